@@ -1,0 +1,47 @@
+# amd-reid: the two commands a user needs (see README.md).
+#   make demo   main job on the embedded default (SynthMarket, CPU): figures/ and tables
+#   make test   every test: sync checks, nbdev_test on all notebooks, pytest on tests/
+# Both create the virtual environment .venv on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# torch builds that lie on our machines' disk (x86_64: CUDA build that runs on CPU; aarch64: CPU build)
+ARCH   := $(shell uname -m)
+ifeq ($(ARCH),aarch64)
+TORCH_SPEC ?= torch==2.9.1 torchvision==0.24.1
+else
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+endif
+NBDEV_FLAGS ?=
+
+.PHONY: demo test venv sync lint-nbs export clean-nbs readme bench browser-test
+
+$(BIN)/.installed: setup.py settings.ini
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -q $(TORCH_SPEC)
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $@
+
+venv: $(BIN)/.installed
+
+## the main job (extended by later issues)
+demo: venv
+	$(BIN)/amd-reid demo
+
+## every test
+test: venv
+	$(BIN)/python .ci/check_sync.py
+	$(BIN)/nbdev_test --n_workers 2 --timing $(NBDEV_FLAGS)
+	$(BIN)/python -m pytest -q tests
+
+## developer helpers
+export: venv
+	$(BIN)/nbdev_export
+clean-nbs: venv
+	$(BIN)/nbdev_clean
+readme: venv
+	$(BIN)/python .ci/readme.py
+bench: venv
+	$(BIN)/python bench/run_all.py
