@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Build the reference environment for bench/bench_evaluate_rank.py: FastReID's Cython
+# Market-1501 evaluator (fastreid/evaluation/rank_cylib/rank_cy.pyx), compiled from the PyPI
+# wheel of fastreid 1.4.0 into bench/_build/rank_cy. Idempotent: a second run only checks.
+#   bench/.venv-fastreid   numpy (same version as the main .venv) + cython + fastreid (no deps)
+#   bench/_build/rank_cy   rank_cy.pyx copied from the wheel and compiled in place
+# Both are git-ignored. Needs gcc and the Python headers (present on our machines).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+VENV=bench/.venv-fastreid
+BUILD=bench/_build/rank_cy
+MAIN_PY=.venv/bin/python
+
+if [ -x "$MAIN_PY" ]; then
+  NUMPY_SPEC="numpy==$($MAIN_PY -c 'import numpy; print(numpy.__version__)')"
+else
+  NUMPY_SPEC="numpy"
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PY" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check "$NUMPY_SPEC" "cython>=3" setuptools
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps fastreid==1.4.0
+
+PYX=$("$VENV/bin/python" - <<'PY'
+import importlib.util, pathlib
+spec = importlib.util.find_spec("fastreid")  # finding the package does not import it
+root = pathlib.Path(spec.submodule_search_locations[0])
+hits = sorted(root.rglob("rank_cy.pyx"))
+if not hits:
+    raise SystemExit(f"rank_cy.pyx not found under {root}")
+print(hits[0])
+PY
+)
+mkdir -p "$BUILD"
+if ! cmp -s "$PYX" "$BUILD/rank_cy.pyx"; then
+  cp "$PYX" "$BUILD/rank_cy.pyx"
+  rm -f "$BUILD"/rank_cy*.so
+fi
+if ! ls "$BUILD"/rank_cy*.so >/dev/null 2>&1; then
+  (cd "$BUILD" && "../../../$VENV/bin/python" - <<'PY'
+import numpy
+from setuptools import Extension, setup
+from Cython.Build import cythonize
+ext = Extension("rank_cy", ["rank_cy.pyx"], include_dirs=[numpy.get_include()])
+setup(name="rank_cy", ext_modules=cythonize([ext], language_level=3, quiet=True),
+      script_args=["build_ext", "--inplace", "-q"])
+PY
+  )
+fi
+"$VENV/bin/python" -c "import sys; sys.path.insert(0, '$BUILD'); import rank_cy; print('rank_cy ready:', rank_cy.__file__)"
