@@ -14,6 +14,11 @@ noise; every distractor its own centre), rank-transformed per row to (rank + 1) 
 that no two distances of a row tie: FastReID sorts with numpy's unstable quicksort and we break
 ties by gallery index, so only tie-free rows have one right answer for both.
 
+The reference is the compiled rank_cy module itself, `rank_cy.evaluate_cy`, which is exactly what
+`fastreid.evaluation.rank.evaluate_rank(..., use_cython=True)` calls; importing it directly keeps
+fastreid's package __init__ (torch, its other dependencies, and the `collections.Mapping` shim
+Python 3.11 would need) out of the reference environment.
+
 Exit status: 0 when the results agree, 1 when they differ, 2 when the reference is unavailable.
 Only numpy and the standard library are imported at the top: the rank_cy worker runs in the
 reference venv, which has no torch.
