@@ -1,0 +1,68 @@
+"""A training run killed with SIGKILL (no chance to clean up) and resumed from its last checkpoint
+ends with exactly the weights of a run that was never interrupted."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from amd_reid.checkpoint import load_checkpoint
+from amd_reid.datasets import make_toy_market
+
+SCRIPT = r'''
+import sys, time, torch
+import amd_reid.training as T
+torch.set_num_threads(1)
+data, out, mode = sys.argv[1:4]
+cfg = T.TargetConfig(size=(64, 32), p=2, k=2, pad=2, erasing=0.5, depth=18, pretrained=False,
+                     classifier="circle", triplet_weight=1.0, lr=1e-3, warmup_iters=3, epochs=3,
+                     freeze_backbone_iters=2, ckpt_every=1, eval_every=2, log_every=1, eval_batch_size=16)
+if mode == "slow":  # slow iterations, so that the test can kill the run in the middle of an epoch
+    real = T.target_loss
+    def slow_loss(*a, **kw):
+        time.sleep(0.4)
+        return real(*a, **kw)
+    T.target_loss = slow_loss
+T.train_target(cfg, data, out, resume=(mode == "resume"), progress=False)
+'''
+
+
+def _run(script, *args, wait=True):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WORLD_SIZE": "1"}
+    cmd = [sys.executable, str(script), *map(str, args)]
+    if not wait:
+        return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
+
+
+def test_sigkill_then_resume_is_exact(tmp_path: Path):
+    data = make_toy_market(tmp_path / "toy", n_train=4, n_test=3, images_per_id=4, size=(64, 32))
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    _run(script, data, tmp_path / "straight", "fast")
+
+    killed = tmp_path / "killed"
+    proc = _run(script, data, killed, "slow", wait=False)
+    deadline = time.time() + 300
+    while not (killed / "last.pt").exists():  # wait for the checkpoint of epoch 1 ...
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.time() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+    time.sleep(0.5)  # ... and let epoch 2 start
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    ck = load_checkpoint(killed / "last.pt")
+    assert ck["epoch"] == 1, "the run was not killed during epoch 2"
+
+    _run(script, data, killed, "resume")
+    a, b = load_checkpoint(tmp_path / "straight" / "last.pt"), load_checkpoint(killed / "last.pt")
+    assert a["iteration"] == b["iteration"] and a["epoch"] == b["epoch"] == 3
+    for k, v in a["model_state"].items():
+        assert torch.equal(v, b["model_state"][k]), k
+    for i, st in a["optimizer_state"]["state"].items():
+        assert torch.equal(st["exp_avg"], b["optimizer_state"]["state"][i]["exp_avg"])
+    assert a["metrics"]["history"][-1]["mAP"] == b["metrics"]["history"][-1]["mAP"]
