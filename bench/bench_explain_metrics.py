@@ -13,7 +13,8 @@ embeddings, the attribute embeddings stored in float16 (the gallery's: 1.7 GB). 
 
 Time and peak resident memory above the inputs are measured for each and reported per query;
 the ratio dense / streaming is the gain. `--scale 0.05` is a quick run (5% of the queries and of
-the gallery). Usage: python bench/bench_explain_metrics.py [--scale 1] [--threads 2]
+the gallery; `--quick` also shortens the alpha list).
+Usage: python bench/bench_explain_metrics.py [--scale 1] [--threads 2] [--alphas reference|0.5,1] [--quick]
 """
 from __future__ import annotations
 
@@ -116,7 +117,8 @@ def _dense_rank(dist: np.ndarray, qp, gp, qc, gc, max_rank: int) -> dict:
     P = hits.sum(1)
     ok = P > 0
     cum = np.cumsum(hits, 1)
-    AP = np.where(hits, cum / (rank + 1), 0).sum(1)[ok] / P[ok]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        AP = np.where(hits, cum / (rank + 1), 0).sum(1)[ok] / P[ok]
     last = np.where(hits, rank, -1).max(1)
     INP = P[ok] / (last[ok] + 1)
     first = np.where(hits, rank, dist.shape[1]).min(1)[ok]
@@ -194,7 +196,10 @@ def main():
                     help="'reference' (0..1.95 step 0.05, 40 values) or a comma list, e.g. 0.5,1")
     ap.add_argument("--dense-queries", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help="= --scale 0.05 --dense-queries 50 --alphas 0.5,1")
     args = ap.parse_args()
+    if args.quick:
+        args.scale, args.dense_queries, args.alphas = 0.05, 50, "0.5,1"
     torch.set_num_threads(args.threads)
     alphas = REFERENCE_ALPHAS if args.alphas == "reference" else tuple(float(a) for a in args.alphas.split(","))
     n, m = max(1, round(N_QUERY * args.scale)), max(1, round(N_GALLERY * args.scale))
