@@ -1,0 +1,129 @@
+#!/usr/bin/env python
+"""Training throughput of the target model (images/s), against plain torchvision ResNets measured in
+the same run at the same input size and batch.
+
+1. `cpu_synth_r18`: one full training step (forward, loss, backward, Adam step) at 128 x 64, P x K =
+   the preset's batch, on 2 CPU threads -- on random tensors, and through the real data path (JPEG
+   decoding + augmentation of a Market-format folder, `build_train_loader`).
+2. `paper_market_r50`: forward + backward + Adam step on CPU at batch 8, 256 x 128 (AMP is GPU-only).
+
+The reference is torchvision's `resnet18` / `resnet50` with its ImageNet head (1000 classes), plain
+cross-entropy, same optimiser. Our target differs by design: last stride 1 (layer4 runs on a 4x
+larger map), the BNNeck head and the metric losses, so a ratio below 1 is expected.
+
+Usage: python bench/bench_training.py [--quick] [--threads 2]
+"""
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import torchvision
+
+from amd_reid.data import build_train_loader
+from amd_reid.datasets import Market1501, make_toy_market
+from amd_reid.training import TARGET_PRESETS, build_target, target_loss
+
+
+def time_steps(step, n: int, warmup: int, repeats: int) -> float:
+    "Median seconds per call of `step` over `repeats` timings of `n` calls, after `warmup` calls."
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for _ in range(n):
+            step()
+        times.append((time.perf_counter() - t) / n)
+    return statistics.median(times)
+
+
+def ours_step(cfg, num_classes: int, batch: int, loader=None):
+    "A closure doing one training step of the target on random data (or on `loader`'s batches)."
+    model = build_target(cfg, num_classes, pretrained=False).train()
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
+                           weight_decay=cfg.weight_decay)
+    h, w = cfg.size
+    x = torch.randn(batch, 3, h, w)
+    pids = torch.arange(batch) // cfg.k % num_classes
+    it = [iter(loader)] if loader is not None else None
+
+    def step():
+        nonlocal x, pids
+        if it is not None:
+            try:
+                b = next(it[0])
+            except StopIteration:
+                it[0] = iter(loader)
+                b = next(it[0])
+            x, pids = b["img"], b["pid"]
+        loss, _ = target_loss(model(x, pids), pids, cfg)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return step
+
+
+def reference_step(depth: int, size, batch: int, lr: float):
+    "One training step of plain torchvision ResNet-`depth` (1000-way CE) on random data."
+    model = getattr(torchvision.models, f"resnet{depth}")(weights=None).train()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    x, y = torch.randn(batch, 3, *size), torch.randint(0, 1000, (batch,))
+
+    def step():
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return step
+
+
+def report(name: str, batch: int, sec: float, ref_sec: float, ref_name: str) -> None:
+    ours, ref = batch / sec, batch / ref_sec
+    print(f"{name:<44s} {ours:8.1f} img/s   {ref_name}: {ref:8.1f} img/s   ratio {ours / ref:5.2f}", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer iterations (a rough number)")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    n, warmup, repeats = (2, 1, 1) if args.quick else (5, 2, 3)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
+
+    # 1. cpu_synth_r18
+    cfg = TARGET_PRESETS["cpu_synth_r18"]
+    batch = cfg.p * cfg.k
+    num_classes = 200
+    ref = time_steps(reference_step(18, cfg.size, batch, cfg.lr), n, warmup, repeats)
+    ours = time_steps(ours_step(cfg, num_classes, batch), n, warmup, repeats)
+    print(f"\ncpu_synth_r18: ResNet-18 (last stride 1), {cfg.size[0]}x{cfg.size[1]}, batch {batch} "
+          f"(P={cfg.p} x K={cfg.k}), step = forward + loss + backward + Adam")
+    report("  target step, random tensors", batch, ours, ref, "torchvision resnet18")
+    with tempfile.TemporaryDirectory() as d:
+        root = make_toy_market(Path(d) / "m", n_train=cfg.p * 2, n_test=2, images_per_id=cfg.k * 2,
+                               size=cfg.size, n_distractors=0, n_junk=0)
+        data = Market1501(root)
+        loader = build_train_loader(data.train, cfg.size, cfg.p, cfg.k, num_workers=cfg.num_workers,
+                                    seed=0, flip=cfg.flip, pad=cfg.pad, erasing=cfg.erasing)
+        full = time_steps(ours_step(cfg, data.num_train_pids, batch, loader), n, warmup, repeats)
+    report(f"  target step + JPEG loading (workers={cfg.num_workers})", batch, full, ref, "torchvision resnet18")
+    print(f"  data loading share of a step: {100 * max(full - ours, 0) / full:.0f} %")
+
+    # 2. paper_market_r50, batch 8 on CPU
+    cfg = TARGET_PRESETS["paper_market_r50"]
+    batch = 8
+    ref = time_steps(reference_step(50, cfg.size, batch, cfg.lr), max(1, n // 2), 1, repeats)
+    ours = time_steps(ours_step(cfg.replace(k=4), 751, batch), max(1, n // 2), 1, repeats)
+    print(f"\npaper_market_r50: ResNet-50 (last stride 1), GeM + BNNeck + circle-softmax (751 ids), "
+          f"{cfg.size[0]}x{cfg.size[1]}, batch {batch}, CPU fp32")
+    report("  target step, random tensors", batch, ours, ref, "torchvision resnet50")
+
+
+if __name__ == "__main__":
+    main()
