@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import textwrap
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import matplotlib
 import numpy as np
