@@ -32,7 +32,7 @@ from .metrics import topk
 
 # %% auto #0
 __all__ = ['CORRECT', 'WRONG', 'QUERY', 'PICKED', 'protocol_keep', 'rank_gallery', 'pair_distances', 'cached_pair',
-           'filter_queries', 'colorize', 'resize_maps', 'mask_heat', 'overlay', 'to_png', 'png_data_uri', 'frame',
+           'filter_queries', 'colorize', 'resize_maps', 'mask_heat', 'overlay', 'to_png', 'jpeg_data_uri', 'frame',
            'caption', 'hstack', 'vstack', 'contribution_html', 'draw_contributions', 'ExplanationBrowser']
 
 # %% ../nbs/31_widgets.ipynb #5f9bc957
@@ -119,8 +119,7 @@ def resize_maps(maps: torch.Tensor | np.ndarray, size: tuple[int, int]) -> np.nd
     "(n, h, w) -> (n, H, W) float32, bilinear like `upsample_masks`, as two small matrix products."
     m = torch.as_tensor(maps).float().numpy()                          # (n, h, w)
     x = m @ _resize_matrix(m.shape[2], size[1])                        # (n, h, W)
-    up = np.tensordot(_resize_matrix(m.shape[1], size[0]), x, axes=([0], [1]))   # (H, n, W)
-    return np.ascontiguousarray(up.transpose(1, 0, 2))
+    return _resize_matrix(m.shape[1], size[0]).T @ x                   # (n, H, W), one small product per map
 
 
 def mask_heat(masks: torch.Tensor | np.ndarray, size: tuple[int, int], normalise: bool = True) -> np.ndarray:
@@ -145,8 +144,11 @@ def to_png(img: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def png_data_uri(img: np.ndarray) -> str:
-    return "data:image/png;base64," + base64.b64encode(to_png(img)).decode()
+def jpeg_data_uri(img: np.ndarray, quality: int = 90) -> str:
+    "(H, W, 3) uint8 -> a JPEG data URI for an <img> in HTML (ten times faster to write than a PNG, and smaller)."
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 # %% ../nbs/31_widgets.ipynb #80bfd92d
 def frame(img: np.ndarray, colour: tuple[int, int, int], width: int = 3) -> np.ndarray:
@@ -417,7 +419,7 @@ class ExplanationBrowser:
             mask_heat(self.avg[sign], self.image_size, normalise=False), self.cmap.value))
 
     def _uri(self, key, img_fn: Callable) -> str:
-        return _memo(self._uris, (*key, self.cmap.value), lambda: png_data_uri(img_fn()), maxsize=4096)
+        return _memo(self._uris, (*key, self.cmap.value), lambda: jpeg_data_uri(img_fn()), maxsize=4096)
 
     # ---- filtering and selection -------------------------------------------------------------
     def _apply_filter(self) -> None:
