@@ -424,7 +424,7 @@ class ExplanationBrowser:
     # ---- filtering and selection -------------------------------------------------------------
     def _apply_filter(self) -> None:
         "Recompute the queries the slider runs over; keep the current query when it passes the filter."
-        before = self.qi if hasattr(self, "positions") and len(self.positions) else None
+        before = self.qi                                          # None when the previous filter left no query
         m, v = self.filter_attr.value, self.filter_value.value
         self.positions = filter_queries(self.q.attrs, m, v)
         n = len(self.positions)
