@@ -214,29 +214,35 @@ def main():
           f"(gallery attribute embeddings {data['g_attr_emb'].numel() * 2 / 2**30:.2f} GiB)")
     kw = dict(chunk=args.chunk, gallery_block=args.block, reweight_alphas=alphas, threads=args.threads)
 
+    load0 = os.getloadavg()[0]
     with PeakRSS() as mem_s:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = evaluate_explanations(**data, **kw)
-        t_stream = time.perf_counter() - t0
+        t_stream, c_stream = time.perf_counter() - t0, time.process_time() - c0
     small = query_slice(data, k)
     with PeakRSS() as mem_d:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         dense = dense_evaluate(small, alphas)
-        t_dense = time.perf_counter() - t0
+        t_dense, c_dense = time.perf_counter() - t0, time.process_time() - c0
     res_slice = evaluate_explanations(**small, **kw, progress=False)
     diff = _max_diff(res_slice, dense)
 
     gib, mib = 2**30, 2**20
-    rows = [("streaming (all queries)", n, t_stream, mem_s.peak),
-            (f"dense, reference-style ({k} queries)", k, t_dense, mem_d.peak)]
+    rows = [("streaming (all queries)", n, t_stream, c_stream, mem_s.peak),
+            (f"dense, reference-style ({k} queries)", k, t_dense, c_dense, mem_d.peak)]
     print()
-    print(f"| {'evaluation':<36} | {'queries':>7} | {'time s':>8} | {'ms/query':>9} | {'peak GiB':>8} | {'MiB/query':>9} |")
-    print(f"|{'-' * 38}|{'-' * 9}|{'-' * 10}|{'-' * 11}|{'-' * 10}|{'-' * 11}|")
-    for name, q, t, mem in rows:
-        print(f"| {name:<36} | {q:>7} | {t:>8.1f} | {1000 * t / q:>9.1f} | {mem / gib:>8.2f} | {mem / mib / q:>9.2f} |")
+    print(f"| {'evaluation':<36} | {'queries':>7} | {'wall s':>8} | {'cpu s':>8} | {'ms/query':>9} "
+          f"| {'peak GiB':>8} | {'MiB/query':>9} |")
+    print(f"|{'-' * 38}|{'-' * 9}|{'-' * 10}|{'-' * 10}|{'-' * 11}|{'-' * 10}|{'-' * 11}|")
+    for name, q, t, cpu, mem in rows:
+        print(f"| {name:<36} | {q:>7} | {t:>8.1f} | {cpu:>8.1f} | {1000 * t / q:>9.1f} "
+              f"| {mem / gib:>8.2f} | {mem / mib / q:>9.2f} |")
     tr = (t_dense / k) / (t_stream / n)
     mr = (mem_d.peak / k) / max(mem_s.peak / n, 1)
-    print(f"| {'ratio dense / streaming, per query':<36} | {'':>7} | {'':>8} | {tr:>8.1f}x | {'':>8} | {mr:>8.0f}x |")
+    print(f"| {'ratio dense / streaming, per query':<36} | {'':>7} | {'':>8} | {'':>8} | {tr:>8.1f}x "
+          f"| {'':>8} | {mr:>8.0f}x |")
+    print(f"\nmachine load (1-min average) at start / end: {load0:.1f} / {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores; 'cpu s' counts all threads of this process")
     dense_full = mem_d.peak / k * N_QUERY / gib
     print(f"\ndense at {N_QUERY} queries would need ~{dense_full:.0f} GiB (extrapolated per query)")
     tm = res["timing"]
