@@ -201,10 +201,11 @@ def localisation_scores(masks: torch.Tensor, regions: torch.Tensor) -> dict[str,
     up = upsample_masks(masks, (H, W)).clamp_min(0)                             # (n, M, H, W)
     share = (up * reg).flatten(-2).sum(-1) / up.flatten(-2).sum(-1).clamp_min(1e-12)
     area = reg.float().flatten(-2).mean(-1)
+    chance = cells.float().mean(-1)                                             # a random cell's hit rate
     cnt = present.sum(0).clamp_min(1).float()
     mean = lambda x: ((x.float() * present).sum(0) / cnt).numpy()
-    return {"peak_hit": mean(hit), "mass_share": mean(share), "area_share": mean(area),
-            "num_images": present.sum(0).numpy()}
+    return {"peak_hit": mean(hit), "chance_hit": mean(chance), "mass_share": mean(share),
+            "area_share": mean(area), "num_images": present.sum(0).numpy()}
 
 # %% ../nbs/24_explain.ipynb #b8d29c10
 def gradcam_distance(target: ReIDModel, x_a: torch.Tensor, x_b: torch.Tensor) -> torch.Tensor:

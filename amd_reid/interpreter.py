@@ -17,8 +17,8 @@ from .backbones import make_tail
 from .heads import GeM, ReIDModel, build_reid_model
 
 # %% auto #0
-__all__ = ['FASTREID_KEY_MAP', 'FASTREID_DROPPED', 'mask_activation', 'AttributeHead', 'freeze', 'AMDInterpreter',
-           'convert_fastreid_state_dict', 'interpreter_from_fastreid']
+__all__ = ['FASTREID_KEY_MAP', 'FASTREID_DROPPED', 'mask_activation', 'AttributeHead', 'freeze', 'target_tail_copy',
+           'AMDInterpreter', 'convert_fastreid_state_dict', 'interpreter_from_fastreid']
 
 # %% ../nbs/20_interpreter.ipynb #54d7ba15
 def mask_activation(x: torch.Tensor) -> torch.Tensor:
@@ -48,22 +48,32 @@ def freeze(module: nn.Module) -> nn.Module:
     return module.eval()
 
 
+def target_tail_copy(backbone) -> nn.Sequential:
+    "A trainable copy of the target backbone's layer3 + layer4: the interpreter's tail initialised from T."
+    tail = nn.Sequential(OrderedDict(layer3=copy.deepcopy(backbone.layer3), layer4=copy.deepcopy(backbone.layer4)))
+    return tail.requires_grad_(True).train()
+
+
 class AMDInterpreter(nn.Module):
     "AMD's interpreter around a frozen target `ReIDModel`: M attention masks and M attribute embeddings."
 
     def __init__(self, target: ReIDModel, num_attributes: int, pretrained: bool | str | Path = False,
-                 with_classifier: bool = False, mid_channels: int = 256):
+                 with_classifier: bool = False, mid_channels: int = 256, init_from_target: bool = False):
         super().__init__()
+        if pretrained and init_from_target:
+            raise ValueError("AMDInterpreter: choose one initialisation of the tail, `pretrained` (ImageNet or a "
+                             "file) or `init_from_target`, not both")
         bb = target.backbone
         self.target = freeze(target)
         self.num_attributes, self.with_classifier = num_attributes, with_classifier
-        self.tail = make_tail(bb.depth, pretrained, bb.last_stride)   # I's own layer3 + layer4
+        new_tail = lambda: target_tail_copy(bb) if init_from_target else make_tail(bb.depth, pretrained, bb.last_stride)
+        self.tail = new_tail()                                        # I's own layer3 + layer4
         C = bb.out_channels
         self.decompose = nn.Sequential(OrderedDict(
             conv1=nn.Conv2d(C, mid_channels, 3, padding=1, bias=False),
             conv2=nn.Conv2d(mid_channels, num_attributes, 1, bias=False)))
         if with_classifier:
-            self.attr_tail = make_tail(bb.depth, pretrained, bb.last_stride)
+            self.attr_tail = new_tail()
             self.attr_head = AttributeHead(C, num_attributes)
 
     def train(self, mode: bool = True) -> "AMDInterpreter":

@@ -49,6 +49,7 @@ class InterpreterConfig:
     holdout: int = 0                  # training identities held out (validation, e.g. choosing alpha)
     # model
     pretrained: bool | str = True     # ImageNet init of the interpreter's own layer3 + layer4
+    init_from_target: bool = False   # ... or start them as a copy of T's layer3 + layer4
     with_classifier: bool = False     # the optional attribute-classifier branch
     mid_channels: int = 256           # width of the decomposition head
     # losses
@@ -80,6 +81,8 @@ class InterpreterConfig:
         if self.p < 2 or self.k < 1: problems.append(f"need p >= 2 and k >= 1, got p={self.p}, k={self.k}")
         if self.schedule not in ("cosine", "multistep"): problems.append(f"schedule {self.schedule!r}")
         if self.epochs < 1: problems.append(f"epochs must be >= 1, got {self.epochs}")
+        if self.pretrained and self.init_from_target:
+            problems.append("pretrained and init_from_target both set: the tail starts from one of them")
         if min(self.ckpt_every, self.eval_every, self.log_every) < 1:
             problems.append("ckpt_every, eval_every and log_every must be >= 1")
         if problems: raise ValueError("invalid InterpreterConfig: " + "; ".join(problems))
@@ -93,9 +96,10 @@ class InterpreterConfig:
 INTERPRETER_PRESETS: dict[str, InterpreterConfig] = {
     "paper_market_r50": InterpreterConfig(num_workers=4),
     "cpu_synth_r18": InterpreterConfig(
-        size=(128, 64), p=8, k=4, pad=4, erasing=0.0, pretrained=False, with_classifier=True,
-        lr=3.5e-4, warmup_iters=50, schedule="cosine", milestones=(), epochs=8,
-        ckpt_every=4, eval_every=8, log_every=5),
+        size=(128, 64), p=8, k=4, pad=4, erasing=0.0, pretrained=False, init_from_target=True,
+        with_classifier=True,
+        lr=3.5e-4, warmup_iters=50, schedule="cosine", milestones=(), epochs=6,
+        ckpt_every=3, eval_every=6, log_every=5),
 }
 
 # %% ../nbs/23_interpreter_training.ipynb #38418626
@@ -118,7 +122,8 @@ def interpreter_loss(out: dict[str, torch.Tensor], attrs: torch.Tensor, cfg: Int
 # %% ../nbs/23_interpreter_training.ipynb #bb883cc9
 def build_interpreter(target, cfg: InterpreterConfig, num_attributes: int, pretrained=None) -> AMDInterpreter:
     interp = AMDInterpreter(target, num_attributes, cfg.pretrained if pretrained is None else pretrained,
-                            with_classifier=cfg.with_classifier, mid_channels=cfg.mid_channels)
+                            with_classifier=cfg.with_classifier, mid_channels=cfg.mid_channels,
+                            init_from_target=cfg.init_from_target and pretrained is not False)
     interp.input_size = tuple(cfg.size)
     return interp
 
@@ -201,8 +206,8 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     loader = build_train_loader(train_records, cfg.size, cfg.p // world, cfg.k, num_workers=cfg.num_workers,
                                 seed=cfg.seed, rank=rank, world_size=world, flip=cfg.flip, pad=cfg.pad,
                                 erasing=cfg.erasing, autoaugment=cfg.autoaugment)
-    iters_per_epoch = loader.sampler.num_batches()
-    total_iters = cfg.epochs * iters_per_epoch
+    iters_per_epoch = loader.sampler.num_batches()  # of epoch 0; others may differ by a batch or so
+    total_iters = cfg.epochs * iters_per_epoch           # nominal, for the schedule and the progress bar
 
     torch.manual_seed(cfg.seed)
     interp = build_interpreter(target, cfg, len(names)).to(device)
@@ -211,7 +216,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     use_amp = cfg.amp and device.type != "cpu"
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
 
-    it, history, train_seconds, ckpt_it = 0, [], 0.0, None
+    it, start_epoch, history, train_seconds, ckpt_it = 0, 0, [], 0.0, None
     if resume and last.exists():
         ck = load_checkpoint(last)
         saved = ck["config"] or {}
@@ -228,6 +233,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
         if use_amp and ck["scaler_state"]: scaler.load_state_dict(ck["scaler_state"])
         restore_rng_state(ck["rng_state"]["ranks"][rank])
         it = ckpt_it = ck["iteration"]
+        start_epoch = ck["epoch"]                      # checkpoints are written at the end of an epoch
         history, train_seconds = ck["metrics"]["history"], ck["metrics"]["train_seconds"]
     net = DistributedDataParallel(interp, device_ids=[device.index] if device.type != "cpu" else None) \
         if world > 1 else interp
@@ -250,8 +256,8 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
         save_checkpoint(out_dir / f"epoch_{epoch:03d}.pt", **state, overwrite=True)
         save_checkpoint(last, **state, overwrite=True)
 
-    for epoch in range(it // iters_per_epoch, cfg.epochs):
-        loader.sampler.set_epoch(epoch, start_batch=it - epoch * iters_per_epoch)
+    for epoch in range(start_epoch, cfg.epochs):
+        loader.sampler.set_epoch(epoch)
         net.train()
         for batch in loader:
             lr = cfg.lr * lr_factor(it, cfg, iters_per_epoch)

@@ -95,15 +95,16 @@ def split_localisation(data_root: Path, records, masks: torch.Tensor, names: Seq
     from amd_reid.synthmarket import load_regions
     if not (Path(data_root) / "regions").exists():
         return None
+    cols = ["peak_hit", "chance_hit", "mass_share", "area_share"]
     sums, counts = 0.0, 0.0
     for i in range(0, len(records), chunk):
         regions = torch.from_numpy(np.stack([load_regions(data_root, r.path) for r in records[i:i + chunk]]))
         sc = localisation_scores(masks[i:i + chunk], regions)
         n = sc["num_images"].astype(float)
-        sums = sums + np.stack([sc["peak_hit"], sc["mass_share"], sc["area_share"]], 1) * n[:, None]
+        sums = sums + np.stack([sc[c] for c in cols], 1) * n[:, None]
         counts = counts + n
     df = pd.DataFrame(sums / np.maximum(counts, 1)[:, None], index=list(names),
-                      columns=["peak_hit", "mass_share", "area_share"])
+                      columns=cols)
     df["num_images"] = np.asarray(counts, int)
     return df
 
@@ -129,6 +130,7 @@ def gradcam_comparison(data_root: Path, ds, interp, qc: ExplanationCache, gc: Ex
     amd = split_localisation(data_root, ds.query, qc.masks, ds.attribute_names)
     grad = split_localisation(data_root, ds.query, cams[:, None].expand(-1, M, -1, -1), ds.attribute_names)
     return pd.DataFrame({"AMD peak hit": amd["peak_hit"], "Grad-CAM peak hit": grad["peak_hit"],
+                         "chance peak hit": amd["chance_hit"],
                          "AMD mass share": amd["mass_share"], "Grad-CAM mass share": grad["mass_share"],
                          "region area share": amd["area_share"], "num_images": amd["num_images"]})
 
@@ -143,6 +145,7 @@ def results_table(ev: dict, localisation: pd.DataFrame | None = None) -> pd.Data
     if localisation is not None:
         grounded = localisation["num_images"] > 0
         expl["Loc. peak"] = 100 * float(localisation["peak_hit"][grounded].mean())
+        expl["Loc. chance"] = 100 * float(localisation["chance_hit"][grounded].mean())
     rows = {"Target": {**retrieval(ev["target"]), **{k: np.nan for k in expl}},
             "Interpreter": {**retrieval(ev["interpreter"]), **expl}}
     return pd.DataFrame(rows).T
@@ -302,7 +305,8 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc, out: Path, figures
     save(F.attribute_scores_figure(per_attr, names=names, title="Per-attribute explanation scores"), "attribute_scores")
     if versus is not None:
         save(F.attribute_scores_figure({"AMD mask": versus["AMD peak hit"].to_numpy(),
-                                        "Grad-CAM of d(query, top-1)": versus["Grad-CAM peak hit"].to_numpy()},
+                                        "Grad-CAM of d(query, top-1)": versus["Grad-CAM peak hit"].to_numpy(),
+                                        "chance (a random cell)": versus["chance peak hit"].to_numpy()},
                                        names=names, counts=versus["num_images"].tolist(), counts_label="images",
                                        title="Localisation on SynthMarket regions: mask peak inside the attribute's region"),
              "localisation_vs_gradcam")

@@ -28,17 +28,21 @@ from amd_reid.datasets import Market1501, make_toy_market
 from amd_reid.training import TARGET_PRESETS, build_target, target_loss
 
 
-def time_steps(step, n: int, warmup: int, repeats: int) -> float:
-    "Median seconds per call of `step` over `repeats` timings of `n` calls, after `warmup` calls."
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(n):
+def time_steps(steps: dict, n: int, warmup: int, repeats: int) -> dict:
+    """Median seconds per call of each step function over `repeats` timings of `n` calls, after
+    `warmup` calls. The steps take turns within every repeat, so that load from other processes on a
+    shared machine affects them alike and their ratio stays meaningful."""
+    for step in steps.values():
+        for _ in range(warmup):
             step()
-        times.append((time.perf_counter() - t) / n)
-    return statistics.median(times)
+    times = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            t = time.perf_counter()
+            for _ in range(n):
+                step()
+            times[name].append((time.perf_counter() - t) / n)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def ours_step(cfg, num_classes: int, batch: int, loader=None):
@@ -99,30 +103,33 @@ def main():
     # 1. cpu_synth_r18
     cfg = TARGET_PRESETS["cpu_synth_r18"]
     batch = cfg.p * cfg.k
-    num_classes = 200
-    ref = time_steps(reference_step(18, cfg.size, batch, cfg.lr), n, warmup, repeats)
-    ours = time_steps(ours_step(cfg, num_classes, batch), n, warmup, repeats)
-    print(f"\ncpu_synth_r18: ResNet-18 (last stride 1), {cfg.size[0]}x{cfg.size[1]}, batch {batch} "
-          f"(P={cfg.p} x K={cfg.k}), step = forward + loss + backward + Adam")
-    report("  target step, random tensors", batch, ours, ref, "torchvision resnet18")
     with tempfile.TemporaryDirectory() as d:
         root = make_toy_market(Path(d) / "m", n_train=cfg.p * 2, n_test=2, images_per_id=cfg.k * 2,
                                size=cfg.size, n_distractors=0, n_junk=0)
         data = Market1501(root)
         loader = build_train_loader(data.train, cfg.size, cfg.p, cfg.k, num_workers=cfg.num_workers,
                                     seed=0, flip=cfg.flip, pad=cfg.pad, erasing=cfg.erasing)
-        full = time_steps(ours_step(cfg, data.num_train_pids, batch, loader), n, warmup, repeats)
-    report(f"  target step + JPEG loading (workers={cfg.num_workers})", batch, full, ref, "torchvision resnet18")
-    print(f"  data loading share of a step: {100 * max(full - ours, 0) / full:.0f} %")
+        t = time_steps({"ref": reference_step(18, cfg.size, batch, cfg.lr),
+                        "ours": ours_step(cfg, data.num_train_pids, batch),
+                        "full": ours_step(cfg, data.num_train_pids, batch, loader)}, n, warmup, repeats)
+    print(f"\ncpu_synth_r18: ResNet-18 (last stride 1), {cfg.size[0]}x{cfg.size[1]}, batch {batch} "
+          f"(P={cfg.p} x K={cfg.k}), step = forward + loss + backward + Adam")
+    report("  target step, random tensors", batch, t["ours"], t["ref"], "torchvision resnet18")
+    report(f"  target step + JPEG loading (workers={cfg.num_workers})", batch, t["full"], t["ref"],
+           "torchvision resnet18")
+    print(f"  data loading share of a step: {100 * max(t['full'] - t['ours'], 0) / t['full']:.0f} %")
+    steps = cfg.epochs * 63  # SynthMarket small: 63 P x K batches per epoch (150 identities x 12 images)
+    print(f"  -> the preset's {cfg.epochs} epochs ({steps} steps) take ~{steps * t['full'] / 60:.1f} min of "
+          f"training at this speed")
 
     # 2. paper_market_r50, batch 8 on CPU
     cfg = TARGET_PRESETS["paper_market_r50"]
     batch = 8
-    ref = time_steps(reference_step(50, cfg.size, batch, cfg.lr), max(1, n // 2), 1, repeats)
-    ours = time_steps(ours_step(cfg.replace(k=4), 751, batch), max(1, n // 2), 1, repeats)
+    t = time_steps({"ref": reference_step(50, cfg.size, batch, cfg.lr),
+                    "ours": ours_step(cfg, 751, batch)}, max(1, n // 2), 1, repeats)
     print(f"\npaper_market_r50: ResNet-50 (last stride 1), GeM + BNNeck + circle-softmax (751 ids), "
           f"{cfg.size[0]}x{cfg.size[1]}, batch {batch}, CPU fp32")
-    report("  target step, random tensors", batch, ours, ref, "torchvision resnet50")
+    report("  target step, random tensors", batch, t["ours"], t["ref"], "torchvision resnet50")
 
 
 if __name__ == "__main__":
