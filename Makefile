@@ -31,9 +31,12 @@ demo: venv
 	$(BIN)/amd-reid demo
 
 ## every test
+# every temporary file of the run (toy data sets, checkpoints, figures) goes to one folder,
+# removed when the run ends, passed or failed
 test: venv
-	$(BIN)/python .ci/check_sync.py
-	$(BIN)/nbdev_test --n_workers 2 --timing $(NBDEV_FLAGS)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && export TMPDIR="$$tmp" && set -x && \
+	$(BIN)/python .ci/check_sync.py && \
+	$(BIN)/nbdev_test --n_workers 2 --timing $(NBDEV_FLAGS) && \
 	$(BIN)/python -m pytest -q tests
 
 ## developer helpers

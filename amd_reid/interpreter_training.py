@@ -198,7 +198,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
         atomic_write(out_dir / "config.json", lambda f: f.write(json.dumps(cfg.to_dict(), indent=2) + "\n"), "w")
 
     data = Market1501(data_root)
-    train_records, _, _ = holdout_split(data.train, cfg.holdout, cfg.seed)
+    train_records, _, _ = holdout_split(data.train, cfg.holdout)       # the target's held-out identities
     names = data.attribute_names
     groups = colour_groups(names)
     pos_ratio = torch.as_tensor(positive_ratio(data.attributes.loc[data.train_pids_original]).to_numpy(),

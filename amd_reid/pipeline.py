@@ -183,9 +183,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     timings = {}
     tcfg = TARGET_PRESETS[target_preset].with_overrides(list(target_overrides))
     icfg = INTERPRETER_PRESETS[interpreter_preset].with_overrides(list(interpreter_overrides))
-    icfg = icfg.replace(holdout=holdout)
-    if hasattr(tcfg, "holdout"):  # held out from the target too, when its config supports it
-        tcfg = tcfg.replace(holdout=holdout)
+    icfg, tcfg = icfg.replace(holdout=holdout), tcfg.replace(holdout=holdout)  # unseen by both models
 
     _log(f"[1/6] data: {data}")
     t0 = time.perf_counter()
@@ -225,7 +223,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     loc = split_localisation(data, ds.query + ds.gallery, torch.cat([qc.masks, gc.masks]), ds.attribute_names)
     alpha = None
     if icfg.holdout:
-        _, vq, vg = holdout_split(ds.train, icfg.holdout, icfg.seed)
+        _, vq, vg = holdout_split(ds.train, icfg.holdout)
         vqc = ensure_cache(interp, vq, out / "cache" / "val_query.pt", interp_ckpt, progress=progress)
         vgc = ensure_cache(interp, vg, out / "cache" / "val_gallery.pt", interp_ckpt, progress=progress)
         ev_val = evaluate_explanations(vqc.attr_embed, vgc.attr_embed, vqc.embed, vgc.embed, vqc.pids, vgc.pids,

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from .checkpoint import (atomic_write, capture_rng_state, link_checkpoint, load_checkpoint,
                                  load_state_dict_strict, restore_rng_state, save_checkpoint)
 from .data import build_test_loader, build_train_loader
-from .datasets import ImageRecord, Market1501
+from .datasets import ImageRecord, Market1501, holdout_split
 from .heads import ReIDModel, build_reid_model
 from .losses import circle_pairwise, cross_entropy_ls, triplet_batch_hard
 from .metrics import evaluate_rank, extract_features, pairwise_distance
@@ -47,6 +47,7 @@ class TargetConfig:
     erasing: float = 0.5              # random erasing probability
     autoaugment: bool = False         # torchvision's ImageNet AutoAugment policy
     num_workers: int = 0              # data-loading processes per training process
+    holdout: int = 0                  # training identities never trained on (a validation split)
     # model
     depth: int = 50                   # ResNet 18 / 34 / 50 / 101
     pretrained: bool | str = True     # ImageNet weights (True), none (False), or a state-dict file
@@ -337,7 +338,9 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
 
     # data: P x K batches; each process takes every world-th batch of the same plan
     data = Market1501(data_root)
-    loader = build_train_loader(data.train, cfg.size, cfg.p // world, cfg.k, num_workers=cfg.num_workers,
+    train_records, _, _ = holdout_split(data.train, cfg.holdout)       # the split does not depend on cfg.seed
+    num_classes = len({r.pid for r in train_records})
+    loader = build_train_loader(train_records, cfg.size, cfg.p // world, cfg.k, num_workers=cfg.num_workers,
                                 seed=cfg.seed, rank=rank, world_size=world, flip=cfg.flip, pad=cfg.pad,
                                 erasing=cfg.erasing, autoaugment=cfg.autoaugment)
     iters_per_epoch = loader.sampler.num_batches()  # of epoch 0; others may differ by a batch or so
@@ -345,7 +348,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
 
     # model, optimiser, mixed precision (accelerators only)
     _seed_everything(cfg.seed)
-    model = build_target(cfg, data.num_train_pids).to(device)
+    model = build_target(cfg, num_classes).to(device)
     trainable = {n for n, prm in model.backbone.named_parameters() if prm.requires_grad}
     optimizer = torch.optim.Adam([prm for prm in model.parameters() if prm.requires_grad], lr=cfg.lr,
                                  weight_decay=cfg.weight_decay)
@@ -428,7 +431,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
                 bar.write(f"epoch {epoch + 1}: " + ", ".join(f"{k} {100 * v:.2f}" for k, v in scores.items()))
         if (epoch + 1) % cfg.ckpt_every == 0 or done:
             _save(out_dir, model, optimizer, scaler, epoch + 1, it, cfg, history, train_seconds, world,
-                  data.num_train_pids, main)
+                  num_classes, main)
             ckpt_it = it
     bar.close()
 
