@@ -201,7 +201,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     train_records, _, _ = holdout_split(data.train, cfg.holdout)       # the target's held-out identities
     names = data.attribute_names
     groups = colour_groups(names)
-    pos_ratio = torch.as_tensor(positive_ratio(data.attributes.loc[data.train_pids_original]).to_numpy(),
+    pos_ratio = torch.as_tensor(positive_ratio(data.attributes.loc[data.train_pids_original]).to_numpy(copy=True),
                                 dtype=torch.float32, device=device)          # identity level, like the reference
     loader = build_train_loader(train_records, cfg.size, cfg.p // world, cfg.k, num_workers=cfg.num_workers,
                                 seed=cfg.seed, rank=rank, world_size=world, flip=cfg.flip, pad=cfg.pad,

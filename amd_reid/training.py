@@ -303,7 +303,7 @@ def plot_training_log(path: str | Path, out: str | Path | None = None):
     for key in [k for k in ("loss", "ce", "triplet", "circle") if train and k in train[0]]:
         ax.plot(its, [r[key] for r in train], label=key, lw=1.4 if key == "loss" else 0.9)
     ax.set(xlabel="iteration", ylabel="loss", title="training loss")
-    ax.legend(loc="upper center", fontsize=8)
+    if train: ax.legend(loc="upper center", fontsize=8)
     ax_lr = ax.twinx()
     ax_lr.plot(its, [r["lr"] for r in train], color="grey", ls="--", lw=0.8)
     ax_lr.set_ylabel("learning rate (dashed)", color="grey")
