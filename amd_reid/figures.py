@@ -351,7 +351,7 @@ def _value_panel(ax, order: np.ndarray, va, vb, pred_a: bool, pred_b: bool, imag
         for r in np.flatnonzero(va[order] != vb[order]):
             ax.axhspan(r - 0.5, r + 0.5, color=COLOURS["differs"], alpha=0.15, lw=0)
     heads = [f"{lab}*" if p else lab for lab, p in zip(image_labels, (pred_a, pred_b))]
-    ax.set_xticks([0, 1], heads, fontsize=8)
+    ax.set_xticks([0, 1], heads, fontsize=8, rotation=40, ha="left", rotation_mode="anchor")  # long labels: no clash
     ax.xaxis.tick_top()
     ax.tick_params(axis="x", length=0)
     ax.tick_params(axis="y", left=False, labelleft=False)
