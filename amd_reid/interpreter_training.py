@@ -123,7 +123,7 @@ def interpreter_loss(out: dict[str, torch.Tensor], attrs: torch.Tensor, cfg: Int
 def build_interpreter(target, cfg: InterpreterConfig, num_attributes: int, pretrained=None) -> AMDInterpreter:
     interp = AMDInterpreter(target, num_attributes, cfg.pretrained if pretrained is None else pretrained,
                             with_classifier=cfg.with_classifier, mid_channels=cfg.mid_channels,
-                            init_from_target=cfg.init_from_target and pretrained is not False)
+                            init_from_target=cfg.init_from_target)
     interp.input_size = tuple(cfg.size)
     return interp
 
