@@ -187,7 +187,8 @@ def average_masks(masks: torch.Tensor, attrs: torch.Tensor, fraction: float = 1 
 
 # %% ../nbs/24_explain.ipynb #2048e174
 def localisation_scores(masks: torch.Tensor, regions: torch.Tensor) -> dict[str, np.ndarray]:
-    "Per-attribute localisation of masks (n, M, h, w) against regions (n, M, H, W) bool (H, W multiples of h, w)."
+    """Per-attribute localisation of masks (n, M, h, w) against regions (n, M, H, W) bool (H, W multiples of h, w);
+    `region_freq` / `peak_freq` (M, h, w): share of the images with a region whose region covers / mask peaks in each cell."""
     n, M, h, w = masks.shape
     H, W = regions.shape[-2:]
     if regions.shape[:2] != (n, M) or H % h or W % w:
@@ -204,8 +205,11 @@ def localisation_scores(masks: torch.Tensor, regions: torch.Tensor) -> dict[str,
     chance = cells.float().mean(-1)                                             # a random cell's hit rate
     cnt = present.sum(0).clamp_min(1).float()
     mean = lambda x: ((x.float() * present).sum(0) / cnt).numpy()
+    on_peak = F.one_hot(peak, h * w).bool()                                     # (n, M, h*w)
+    freq = lambda x: ((x.float() * present[..., None]).sum(0) / cnt[:, None]).view(M, h, w).numpy()
     return {"peak_hit": mean(hit), "chance_hit": mean(chance), "mass_share": mean(share),
-            "area_share": mean(area), "num_images": present.sum(0).numpy()}
+            "area_share": mean(area), "num_images": present.sum(0).numpy(),
+            "region_freq": freq(cells), "peak_freq": freq(on_peak)}
 
 # %% ../nbs/24_explain.ipynb #b8d29c10
 def gradcam_distance(target: ReIDModel, x_a: torch.Tensor, x_b: torch.Tensor) -> torch.Tensor:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import resource
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -25,8 +26,9 @@ from .interpreter_training import INTERPRETER_PRESETS, load_interpreter, train_i
 from .training import TARGET_PRESETS, load_target, train_target
 
 # %% auto #0
-__all__ = ['ensure_target', 'ensure_interpreter', 'ensure_cache', 'split_localisation', 'gradcam_comparison', 'results_table',
-           'to_markdown', 'choose_alpha', 'run_pipeline', 'reweighting_table', 'write_figures']
+__all__ = ['PROBE_FIGURE_ATTRIBUTES', 'ensure_target', 'ensure_interpreter', 'ensure_cache', 'Localisation', 'split_localisation',
+           'gradcam_comparison', 'probe_target', 'results_table', 'to_markdown', 'choose_alpha', 'run_pipeline',
+           'reweighting_table', 'write_figures']
 
 # %% ../nbs/35_pipeline.ipynb #95ee941c
 def _log(msg: str) -> None:
@@ -89,24 +91,34 @@ def ensure_cache(interp, records, path: Path, newer_than: Path, batch_size: int 
     return cache
 
 # %% ../nbs/35_pipeline.ipynb #c2846ddd
+@dataclass
+class Localisation:
+    "Localisation of a split's masks: the per-attribute table and where regions and mask peaks lie on the map."
+    table: pd.DataFrame          # per attribute: peak_hit, chance_hit, mass_share, area_share, num_images
+    region_freq: torch.Tensor    # (M, h, w) share of the images whose region covers each cell
+    peak_freq: torch.Tensor      # (M, h, w) share of the images whose mask peaks in each cell
+
+
 def split_localisation(data_root: Path, records, masks: torch.Tensor, names: Sequence[str],
-                       chunk: int = 128) -> pd.DataFrame | None:
+                       chunk: int = 128) -> Localisation | None:
     "Per-attribute peak-hit rate and mass share of `masks` (n, M, h, w) against SynthMarket regions (None without)."
     from amd_reid.synthmarket import load_regions
     if not (Path(data_root) / "regions").exists():
         return None
-    cols = ["peak_hit", "chance_hit", "mass_share", "area_share"]
-    sums, counts = 0.0, 0.0
+    cols, maps = ["peak_hit", "chance_hit", "mass_share", "area_share"], ["region_freq", "peak_freq"]
+    sums, map_sums, counts = 0.0, {k: 0.0 for k in maps}, 0.0
     for i in range(0, len(records), chunk):
         regions = torch.from_numpy(np.stack([load_regions(data_root, r.path) for r in records[i:i + chunk]]))
         sc = localisation_scores(masks[i:i + chunk], regions)
         n = sc["num_images"].astype(float)
         sums = sums + np.stack([sc[c] for c in cols], 1) * n[:, None]
+        map_sums = {k: map_sums[k] + sc[k] * n[:, None, None] for k in maps}
         counts = counts + n
-    df = pd.DataFrame(sums / np.maximum(counts, 1)[:, None], index=list(names),
-                      columns=cols)
+    per = np.maximum(counts, 1)
+    df = pd.DataFrame(sums / per[:, None], index=list(names), columns=cols)
     df["num_images"] = np.asarray(counts, int)
-    return df
+    freq = {k: torch.from_numpy(map_sums[k] / per[:, None, None]).float() for k in maps}
+    return Localisation(df, **freq)
 
 # %% ../nbs/35_pipeline.ipynb #a862f32e
 def gradcam_comparison(data_root: Path, ds, interp, qc: ExplanationCache, gc: ExplanationCache,
@@ -129,10 +141,35 @@ def gradcam_comparison(data_root: Path, ds, interp, qc: ExplanationCache, gc: Ex
     M = qc.masks.shape[1]
     amd = split_localisation(data_root, ds.query, qc.masks, ds.attribute_names)
     grad = split_localisation(data_root, ds.query, cams[:, None].expand(-1, M, -1, -1), ds.attribute_names)
+    amd, grad = amd.table, grad.table
     return pd.DataFrame({"AMD peak hit": amd["peak_hit"], "Grad-CAM peak hit": grad["peak_hit"],
                          "chance peak hit": amd["chance_hit"],
                          "AMD mass share": amd["mass_share"], "Grad-CAM mass share": grad["mass_share"],
                          "region area share": amd["area_share"], "num_images": amd["num_images"]})
+
+# %% ../nbs/35_pipeline.ipynb #e1f90196
+PROBE_FIGURE_ATTRIBUTES = ("hat", "hair", "gender", "upred", "upblue", "up", "backpack", "downblack", "clothes")
+
+
+def probe_target(target, ds, loc: Localisation, size: tuple[int, int], cache: Path | None = None,
+                 newer_than: Path | None = None, max_images: int = 2000, progress: bool = True):
+    """Linear probe per cell of T's final map (fit on training identities, scored on test identities) and
+    its per-attribute summary against the regions and the masks' peak-hit rates; `(probe, table)`."""
+    from amd_reid.target_probe import cell_probe, probe_summary, target_maps
+    fresh = cache is not None and cache.exists() and (newer_than is None or
+                                                       cache.stat().st_mtime >= newer_than.stat().st_mtime)
+    if fresh:
+        probe = torch.load(cache, weights_only=True)
+    else:
+        test = [r for r in ds.query + ds.gallery if r.pid > 0]               # distractors have no attributes
+        train = target_maps(target, ds.train, size, max_images=max_images, progress=progress)
+        probe = cell_probe(*train, *target_maps(target, test, size, max_images=max_images, progress=progress))
+        if cache is not None:
+            atomic_write(cache, lambda f: torch.save(probe, f))
+    table = probe_summary(probe, loc.region_freq, ds.attribute_names)
+    table["mask peak hit"] = loc.table["peak_hit"]
+    table["chance peak hit"] = loc.table["chance_hit"]
+    return probe, table
 
 # %% ../nbs/35_pipeline.ipynb #0fcb7874
 def results_table(ev: dict, localisation: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -230,8 +267,10 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
                                        vqc.camids, vgc.camids, vqc.attrs, vgc.attrs, reweight_alphas=REFERENCE_ALPHAS,
                                        progress=False)
         alpha = choose_alpha(ev_val)
-    table = results_table(ev, loc)
+    table = results_table(ev, None if loc is None else loc.table)
     versus = gradcam_comparison(data, ds, interp, qc, gc)
+    probe = probe_target(target, ds, loc, tuple(interp.input_size), out / "cache" / "target_probe.pt", target_ckpt,
+                         progress=progress) if loc is not None else None
     timings["evaluation"] = time.perf_counter() - t0
 
     _log("[6/6] figures and tables")
@@ -242,10 +281,11 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     reweight = reweighting_table(ev, alpha)
     atomic_write(figures / "reweighting.csv", lambda f: f.write(reweight.round(3).to_csv()), "w")
     if loc is not None:
-        atomic_write(figures / "localisation.csv", lambda f: f.write(loc.round(4).to_csv()), "w")
+        atomic_write(figures / "localisation.csv", lambda f: f.write(loc.table.round(4).to_csv()), "w")
+        atomic_write(figures / "target_probe.csv", lambda f: f.write(probe[1].round(4).to_csv()), "w")
     if versus is not None:
         atomic_write(figures / "localisation_vs_gradcam.csv", lambda f: f.write(versus.round(4).to_csv()), "w")
-    written = write_figures(ds, target, interp, qc, gc, ev, table, loc, out, figures, alpha, versus) \
+    written = write_figures(ds, target, interp, qc, gc, ev, table, loc, out, figures, alpha, versus, probe) \
         if make_figures else []
     timings["figures"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
@@ -258,7 +298,8 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     atomic_write(out / "summary.json", lambda f: f.write(json.dumps(summary, indent=2, default=float) + "\n"), "w")
     _log(to_markdown(table))
     _log(f"done in {timings['total']:.0f} s (peak memory {peak_gb:.2f} GB); figures and tables in {figures}/")
-    return {"table": table, "evaluation": ev, "localisation": loc, "gradcam": versus, "alpha": alpha,
+    return {"table": table, "evaluation": ev, "localisation": None if loc is None else loc.table,
+            "gradcam": versus, "probe": None if probe is None else probe[1], "alpha": alpha,
             "reweighting": reweight, "summary": summary}
 
 # %% ../nbs/35_pipeline.ipynb #af92ad38
@@ -279,8 +320,8 @@ def reweighting_table(ev: dict, alpha_val: float | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 # %% ../nbs/35_pipeline.ipynb #778626eb
-def write_figures(ds, target, interp, qc, gc, ev, table, loc, out: Path, figures: Path, alpha=None,
-                  versus: pd.DataFrame | None = None) -> list[Path]:
+def write_figures(ds, target, interp, qc, gc, ev, table, loc: Localisation | None, out: Path, figures: Path,
+                  alpha=None, versus: pd.DataFrame | None = None, probe: tuple | None = None) -> list[Path]:
     "Render and save every figure of the experiment; returns the files written."
     from amd_reid import figures as F
     from amd_reid.metrics import pairwise_distance
@@ -299,7 +340,7 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc, out: Path, figures
     save(F.results_table_figure(table, title="Target vs interpreter (Table 1 layout)"), "results_table")
     per_attr = {"X-Prec_e hit rate": ev["xprec_e_per_attr"], "X-Prec_c hit rate": ev["xprec_c_per_attr"]}
     if loc is not None:
-        per_attr["localisation (peak)"] = loc["peak_hit"].to_numpy()
+        per_attr["localisation (peak)"] = loc.table["peak_hit"].to_numpy()
     save(F.attribute_scores_figure(per_attr, names=names, title="Per-attribute explanation scores"), "attribute_scores")
     if versus is not None:
         save(F.attribute_scores_figure({"AMD mask": versus["AMD peak hit"].to_numpy(),
@@ -308,6 +349,12 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc, out: Path, figures
                                        names=names, counts=versus["num_images"].tolist(), counts_label="images",
                                        title="Localisation on SynthMarket regions: mask peak inside the attribute's region"),
              "localisation_vs_gradcam")
+    if probe is not None and loc is not None:
+        from amd_reid.target_probe import plot_probe
+        shown = [a for a in PROBE_FIGURE_ATTRIBUTES if a in names]
+        save(plot_probe(probe[0], loc.region_freq, loc.peak_freq, names, shown,
+                        title="Where T knows it (linear probe AUC per cell), where it is (region), "
+                              "where the mask peaks"), "target_probe")
     # a rank list and pair explanations for the first query with a wrong top-1 (else the first query)
     d = pairwise_distance(qc.embed, gc.embed).numpy()                       # (n, m)
     keep = ~((gc.pids.numpy()[None] == qc.pids.numpy()[:, None]) & (gc.camids.numpy()[None] == qc.camids.numpy()[:, None]))
