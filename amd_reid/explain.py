@@ -188,7 +188,8 @@ def average_masks(masks: torch.Tensor, attrs: torch.Tensor, fraction: float = 1 
 # %% ../nbs/24_explain.ipynb #2048e174
 def localisation_scores(masks: torch.Tensor, regions: torch.Tensor) -> dict[str, np.ndarray]:
     """Per-attribute localisation of masks (n, M, h, w) against regions (n, M, H, W) bool (H, W multiples of h, w);
-    `region_freq` / `peak_freq` (M, h, w): share of the images with a region whose region covers / mask peaks in each cell."""
+    `region_freq` / `peak_freq` (M, h, w): share of the images with a region whose region touches / mask peaks in
+    each cell (NaN for an attribute without any region). A peak "hits" when its cell touches the region."""
     n, M, h, w = masks.shape
     H, W = regions.shape[-2:]
     if regions.shape[:2] != (n, M) or H % h or W % w:
@@ -206,7 +207,8 @@ def localisation_scores(masks: torch.Tensor, regions: torch.Tensor) -> dict[str,
     cnt = present.sum(0).clamp_min(1).float()
     mean = lambda x: ((x.float() * present).sum(0) / cnt).numpy()
     on_peak = F.one_hot(peak, h * w).bool()                                     # (n, M, h*w)
-    freq = lambda x: ((x.float() * present[..., None]).sum(0) / cnt[:, None]).view(M, h, w).numpy()
+    none = (present.sum(0) == 0)[:, None, None].numpy()                         # attributes without any region
+    freq = lambda x: np.where(none, np.nan, ((x.float() * present[..., None]).sum(0) / cnt[:, None]).view(M, h, w).numpy())
     return {"peak_hit": mean(hit), "chance_hit": mean(chance), "mass_share": mean(share),
             "area_share": mean(area), "num_images": present.sum(0).numpy(),
             "region_freq": freq(cells), "peak_freq": freq(on_peak)}

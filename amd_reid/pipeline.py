@@ -95,7 +95,7 @@ def ensure_cache(interp, records, path: Path, newer_than: Path, batch_size: int 
 class Localisation:
     "Localisation of a split's masks: the per-attribute table and where regions and mask peaks lie on the map."
     table: pd.DataFrame          # per attribute: peak_hit, chance_hit, mass_share, area_share, num_images
-    region_freq: torch.Tensor    # (M, h, w) share of the images whose region covers each cell
+    region_freq: torch.Tensor    # (M, h, w) share of the images whose region touches each cell
     peak_freq: torch.Tensor      # (M, h, w) share of the images whose mask peaks in each cell
 
 
@@ -112,12 +112,13 @@ def split_localisation(data_root: Path, records, masks: torch.Tensor, names: Seq
         sc = localisation_scores(masks[i:i + chunk], regions)
         n = sc["num_images"].astype(float)
         sums = sums + np.stack([sc[c] for c in cols], 1) * n[:, None]
-        map_sums = {k: map_sums[k] + sc[k] * n[:, None, None] for k in maps}
+        map_sums = {k: map_sums[k] + np.nan_to_num(sc[k]) * n[:, None, None] for k in maps}
         counts = counts + n
     per = np.maximum(counts, 1)
     df = pd.DataFrame(sums / per[:, None], index=list(names), columns=cols)
     df["num_images"] = np.asarray(counts, int)
-    freq = {k: torch.from_numpy(map_sums[k] / per[:, None, None]).float() for k in maps}
+    none = (np.asarray(counts) == 0)[:, None, None]                      # attributes without any region: NaN
+    freq = {k: torch.from_numpy(np.where(none, np.nan, map_sums[k] / per[:, None, None])).float() for k in maps}
     return Localisation(df, **freq)
 
 # %% ../nbs/35_pipeline.ipynb #a862f32e
@@ -148,24 +149,31 @@ def gradcam_comparison(data_root: Path, ds, interp, qc: ExplanationCache, gc: Ex
                          "region area share": amd["area_share"], "num_images": amd["num_images"]})
 
 # %% ../nbs/35_pipeline.ipynb #e1f90196
-PROBE_FIGURE_ATTRIBUTES = ("hat", "hair", "gender", "upred", "upblue", "up", "backpack", "downblack", "clothes")
+PROBE_FIGURE_ATTRIBUTES = ("hair", "gender", "upred", "upblue", "up", "backpack", "handbag", "downblack", "down")
 
 
 def probe_target(target, ds, loc: Localisation, size: tuple[int, int], cache: Path | None = None,
-                 newer_than: Path | None = None, max_images: int = 2000, progress: bool = True):
+                 newer_than: Path | None = None, max_images: int = 2000, lam: float = 10.0, progress: bool = True):
     """Linear probe per cell of T's final map (fit on training identities, scored on test identities) and
-    its per-attribute summary against the regions and the masks' peak-hit rates; `(probe, table)`."""
-    from amd_reid.target_probe import cell_probe, probe_summary, target_maps
-    fresh = cache is not None and cache.exists() and (newer_than is None or
-                                                       cache.stat().st_mtime >= newer_than.stat().st_mtime)
-    if fresh:
-        probe = torch.load(cache, weights_only=True)
-    else:
-        test = [r for r in ds.query + ds.gallery if r.pid > 0]               # distractors have no attributes
-        train = target_maps(target, ds.train, size, max_images=max_images, progress=progress)
-        probe = cell_probe(*train, *target_maps(target, test, size, max_images=max_images, progress=progress))
+    its per-attribute summary against the regions and the masks' peak-hit rates; `(probe, table)`.
+    The probe is cached in `cache` with what it was computed from, and reused only when all of it matches."""
+    from amd_reid.target_probe import cell_probe, probe_summary, spread_subset, target_maps
+    train = spread_subset(ds.train, max_images)
+    test = spread_subset([r for r in ds.query + ds.gallery if r.pid > 0], max_images)  # distractors: no attributes
+    meta = {"data": str(Path(ds.root).resolve()), "attributes": list(ds.attribute_names), "size": list(size),
+            "lam": lam, "num_train": len(train), "num_test": len(test), "grid": list(loc.region_freq.shape[1:])}
+    probe = None
+    if cache is not None and cache.exists() and (newer_than is None or
+                                                 cache.stat().st_mtime >= newer_than.stat().st_mtime):
+        saved = torch.load(cache, weights_only=True)
+        if saved.get("meta") == meta:
+            probe = saved["probe"]
+    if probe is None:
+        probe = cell_probe(*target_maps(target, train, size, progress=progress),
+                           *target_maps(target, test, size, progress=progress),
+                           test_pids=torch.tensor([r.pid for r in test]), lam=lam)
         if cache is not None:
-            atomic_write(cache, lambda f: torch.save(probe, f))
+            atomic_write(cache, lambda f: torch.save({"meta": meta, "probe": probe}, f))
     table = probe_summary(probe, loc.region_freq, ds.attribute_names)
     table["mask peak hit"] = loc.table["peak_hit"]
     table["chance peak hit"] = loc.table["chance_hit"]

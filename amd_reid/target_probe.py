@@ -15,7 +15,7 @@ from .datasets import ImageRecord
 from .heads import ReIDModel
 
 # %% auto #0
-__all__ = ['roc_auc', 'cell_probe', 'target_maps', 'probe_summary', 'plot_probe']
+__all__ = ['roc_auc', 'identity_counts', 'cell_probe', 'spread_subset', 'target_maps', 'probe_summary', 'plot_probe']
 
 # %% ../nbs/25_target_probe.ipynb #3eba1208
 def _average_ranks(x: torch.Tensor) -> torch.Tensor:
@@ -51,23 +51,45 @@ def roc_auc(scores: torch.Tensor,  # (n, M) higher = more likely positive
 
 # %% ../nbs/25_target_probe.ipynb #9a8022ff
 def _ridge(X: torch.Tensor, Y: torch.Tensor, lam: float):
-    "Closed-form ridge on standardised features; returns a predictor for new rows."
+    "Closed-form ridge on centred, globally scaled features (unpenalised bias); returns a predictor for new rows."
     X, Y = X.double(), Y.double()
-    mu, sd = X.mean(0), X.std(0).clamp_min(1e-6)
-    Z = torch.cat([(X - mu) / sd, torch.ones(len(X), 1, dtype=X.dtype)], 1)
+    mu = X.mean(0)
+    scale = (X - mu).pow(2).mean().sqrt().clamp_min(1e-12)
+    Z = torch.cat([(X - mu) / scale, torch.ones(len(X), 1, dtype=X.dtype)], 1)
     reg = lam * torch.eye(Z.shape[1], dtype=X.dtype)
     reg[-1, -1] = 0                                                     # no penalty on the bias
-    W = torch.linalg.solve(Z.T @ Z + reg, Z.T @ Y)
-    return lambda Q: torch.cat([(Q.double() - mu) / sd, torch.ones(len(Q), 1, dtype=X.dtype)], 1) @ W
+    if (Y != 0).all():
+        W = torch.linalg.solve(Z.T @ Z + reg, Z.T @ Y)                  # one solve for all attributes
+    else:                                                               # each attribute on its known rows
+        W = torch.zeros(Z.shape[1], Y.shape[1], dtype=X.dtype)
+        for m in range(Y.shape[1]):
+            k = Y[:, m] != 0
+            if k.any():
+                W[:, m] = torch.linalg.solve(Z[k].T @ Z[k] + reg, Z[k].T @ Y[k, m])
+    return lambda Q: torch.cat([(Q.double() - mu) / scale, torch.ones(len(Q), 1, dtype=X.dtype)], 1) @ W
+
+
+def identity_counts(attrs: torch.Tensor,           # (n, M) +-1 (0 unknown)
+                    pids: torch.Tensor | None = None,  # (n,) identity of each row (None: each row its own)
+                    ) -> torch.Tensor:             # (M, 2) identities with the attribute, without it
+    "How many distinct identities are positive / negative for each attribute."
+    pids = torch.arange(len(attrs)) if pids is None else torch.as_tensor(pids)
+    out = torch.zeros(attrs.shape[1], 2, dtype=torch.long)
+    for m in range(attrs.shape[1]):
+        out[m, 0] = len(set(pids[attrs[:, m] > 0].tolist()))
+        out[m, 1] = len(set(pids[attrs[:, m] < 0].tolist()))
+    return out
 
 
 def cell_probe(train_maps: torch.Tensor,   # (n, C, h, w) T's final maps of the probe's training images
                train_attrs: torch.Tensor,  # (n, M) +-1 (0 unknown)
                test_maps: torch.Tensor,    # (n', C, h, w) maps of images of other identities
                test_attrs: torch.Tensor,   # (n', M)
-               lam: float = 10.0,          # ridge penalty on standardised features
+               test_pids: torch.Tensor | None = None,  # (n',) identities of the test images
+               lam: float = 10.0,          # ridge penalty (features scaled to unit mean square)
+               min_identities: int = 5,    # fewer positive or negative test identities: AUC left NaN
                ) -> dict:
-    "Test AUC of a linear probe per cell, (M, h, w), and of one on the average-pooled map, (M,)."
+    "Test AUC of a linear probe per cell, (M, h, w), of one on the average-pooled map, (M,), and the identity counts."
     if train_maps.ndim != 4 or test_maps.shape[1:] != train_maps.shape[1:]:
         raise ValueError(f"maps {tuple(train_maps.shape)} / {tuple(test_maps.shape)}: need (n, C, h, w) of one shape")
     if len(train_attrs) != len(train_maps) or len(test_attrs) != len(test_maps):
@@ -80,17 +102,25 @@ def cell_probe(train_maps: torch.Tensor,   # (n, C, h, w) T's final maps of the 
             cell[:, r, c] = roc_auc(predict(test_maps[:, :, r, c]), test_attrs)
     predict = _ridge(train_maps.mean((2, 3)), train_attrs, lam)
     pooled = roc_auc(predict(test_maps.mean((2, 3))), test_attrs)
-    return {"cell": cell, "pooled": pooled}
+    counts = identity_counts(test_attrs, test_pids)
+    too_few = counts.min(1).values < min_identities
+    cell[too_few], pooled[too_few] = float("nan"), float("nan")
+    return {"cell": cell, "pooled": pooled, "test_identities": counts}
 
-# %% ../nbs/25_target_probe.ipynb #19b21864
+# %% ../nbs/25_target_probe.ipynb #b724efb6
+def spread_subset(records: Sequence, max_images: int | None) -> list:
+    "Every k-th record, k the smallest step that keeps at most `max_images` (all of them when None)."
+    records = list(records)
+    if not max_images or len(records) <= max_images:
+        return records
+    return records[:: -(-len(records) // max_images)]
+
+
 @torch.no_grad()
 def target_maps(target: ReIDModel, records: Sequence[ImageRecord], size: tuple[int, int],
-                batch_size: int = 64, max_images: int | None = None, progress: bool = True
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+                batch_size: int = 64, progress: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     "T's final feature maps (n, C, h, w) float32 on the CPU and the records' attributes (n, M)."
     from tqdm.auto import tqdm
-    if max_images and len(records) > max_images:
-        records = list(records)[:: -(-len(records) // max_images)]
     device = next(target.parameters()).device
     was = target.training
     target.eval()
@@ -104,14 +134,14 @@ def target_maps(target: ReIDModel, records: Sequence[ImageRecord], size: tuple[i
         target.train(was)
     return torch.cat(maps), torch.cat(attrs)
 
-# %% ../nbs/25_target_probe.ipynb #b724efb6
+# %% ../nbs/25_target_probe.ipynb #d20a103d
 def probe_summary(probe: dict,                  # from `cell_probe`
-                  region_freq: torch.Tensor,    # (M, h, w) share of images whose region covers each cell
+                  region_freq: torch.Tensor,    # (M, h, w) share of images whose region touches each cell (NaN: none)
                   names: Sequence[str],
-                  on: float = 0.5,              # a cell is on the region when it covers it in >= this share
+                  on: float = 0.5,              # a cell is on the region when it touches it in >= this share
                   off: float = 0.05,            # ... and off it when in < this share of the images
                   ) -> "pd.DataFrame":
-    "Per attribute: pooled AUC, best cell AUC, mean AUC on / off the region's cells, region gain."
+    "Per attribute: test identities with / without it, pooled AUC, mean AUC on / off the region's cells, region gain."
     import pandas as pd
     cell = probe["cell"].flatten(1)                                     # (M, h*w), NaN: no probe score
     freq = region_freq.flatten(1).to(cell.dtype)
@@ -119,15 +149,15 @@ def probe_summary(probe: dict,                  # from `cell_probe`
         mask = mask & ~cell.isnan()
         mean = torch.where(mask, cell, torch.zeros_like(cell)).sum(1) / mask.sum(1).clamp_min(1)
         return torch.where(mask.any(1), mean, torch.full_like(mean, float("nan"))).numpy()
-    best = torch.where(cell.isnan(), torch.full_like(cell, -1.0), cell).max(1).values
-    best[cell.isnan().all(1)] = float("nan")
-    df = pd.DataFrame({"pooled AUC": probe["pooled"].numpy(), "best cell AUC": best.numpy(),
+    counts = probe["test_identities"].numpy()
+    df = pd.DataFrame({"test ids with": counts[:, 0], "test ids without": counts[:, 1],
+                       "pooled AUC": probe["pooled"].numpy(),
                        "AUC on region": masked_mean(freq >= on), "AUC off region": masked_mean(freq < off)},
                       index=list(names))
     df["region gain"] = df["AUC on region"] - df["AUC off region"]
     return df
 
-# %% ../nbs/25_target_probe.ipynb #d20a103d
+# %% ../nbs/25_target_probe.ipynb #36dc33f0
 def plot_probe(probe: dict, region_freq: torch.Tensor, peak_freq: torch.Tensor | None,
                names: Sequence[str], attributes: Sequence[str], title: str | None = None):
     "One row per attribute: probe AUC per cell | region frequency | mask-peak frequency (if given)."
@@ -135,10 +165,10 @@ def plot_probe(probe: dict, region_freq: torch.Tensor, peak_freq: torch.Tensor |
     cols = 3 if peak_freq is not None else 2
     fig, axes = plt.subplots(cols, len(attributes), figsize=(1.25 * len(attributes) + 0.8, 2.1 * cols),
                              squeeze=False)
-    rows = [("probe AUC", lambda m: probe["cell"][m], dict(vmin=0.5, vmax=1.0, cmap="viridis")),
+    rows = [("probe AUC", lambda m: probe["cell"][m], dict(vmin=0.0, vmax=1.0, cmap="RdBu_r")),  # white = chance
             ("region", lambda m: region_freq[m], dict(vmin=0, vmax=1, cmap="Greens"))]
     if peak_freq is not None:
-        rows.append(("mask peak", lambda m: peak_freq[m], dict(vmin=0, vmax=1, cmap="Reds")))
+        rows.append(("mask peak", lambda m: peak_freq[m], dict(vmin=0, vmax=1, cmap="Purples")))
     for j, a in enumerate(attributes):
         m = list(names).index(a)
         for i, (label, get, kw) in enumerate(rows):
@@ -146,7 +176,8 @@ def plot_probe(probe: dict, region_freq: torch.Tensor, peak_freq: torch.Tensor |
             im = ax.imshow(get(m).numpy(), **kw)
             ax.set_xticks([]); ax.set_yticks([])
             if i == 0:
-                ax.set_title(f"{a}\npooled {float(probe['pooled'][m]):.2f}", fontsize=8)
+                pooled = float(probe["pooled"][m])
+                ax.set_title(f"{a}\n" + ("too few ids" if np.isnan(pooled) else f"pooled {pooled:.2f}"), fontsize=8)
             if j == 0:
                 ax.set_ylabel(label, fontsize=8)
             if j == len(attributes) - 1:
