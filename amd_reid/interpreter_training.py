@@ -31,7 +31,7 @@ from .training import (TargetConfig, TARGET_PRESETS, _init_distributed, _mean_ov
 
 # %% auto #0
 __all__ = ['INTERPRETER_PRESETS', 'InterpreterConfig', 'interpreter_loss', 'build_interpreter', 'load_interpreter',
-           'evaluate_interpreter', 'train_interpreter']
+           'evaluate_interpreter', 'training_positive_ratio', 'train_interpreter']
 
 # %% ../nbs/23_interpreter_training.ipynb #d4d80998
 @dataclass(frozen=True)
@@ -174,6 +174,14 @@ def _scalar_metrics(res: dict) -> dict[str, float]:
     return out
 
 # %% ../nbs/23_interpreter_training.ipynb #3bdc5a46
+def training_positive_ratio(data: Market1501, holdout: int = 0) -> "pd.Series":
+    "Identity-level positive ratio of each attribute over the training identities left after `holdout`."
+    _, val_q, val_g = holdout_split(data.train, holdout)
+    held = {r.pid for r in val_q + val_g}                                # training labels of data.train
+    seen = [pid for i, pid in enumerate(data.train_pids_original) if i not in held]
+    return positive_ratio(data.attributes.loc[seen])
+
+# %% ../nbs/23_interpreter_training.ipynb #75df0e60
 _FREE_TO_CHANGE = {"num_workers", "ckpt_every", "eval_every", "log_every", "eval_batch_size"}
 
 
@@ -201,8 +209,8 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     train_records, _, _ = holdout_split(data.train, cfg.holdout)       # the target's held-out identities
     names = data.attribute_names
     groups = colour_groups(names)
-    pos_ratio = torch.as_tensor(positive_ratio(data.attributes.loc[data.train_pids_original]).to_numpy(copy=True),
-                                dtype=torch.float32, device=device)          # identity level, like the reference
+    pos_ratio = torch.as_tensor(training_positive_ratio(data, cfg.holdout).to_numpy(copy=True),
+                                dtype=torch.float32, device=device)
     loader = build_train_loader(train_records, cfg.size, cfg.p // world, cfg.k, num_workers=cfg.num_workers,
                                 seed=cfg.seed, rank=rank, world_size=world, flip=cfg.flip, pad=cfg.pad,
                                 erasing=cfg.erasing, autoaugment=cfg.autoaugment)
