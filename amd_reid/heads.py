@@ -111,6 +111,15 @@ class ReIDHead(nn.Module):
         "Pooling + BN only: (B, C, h, w) -> retrieval embedding (B, C). Call in eval mode for frozen use."
         return self.bn(self.pool(fmap))
 
+    def embed_masked(self, fmap: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        "embed(fmap * masks[:, m]) for every m at once: (B, C, h, w), (B, M, h, w) -> (B, M, C)."
+        B, M = masks.shape[:2]
+        if isinstance(self.pool, AvgPool):  # average pooling is linear: all M means from one matrix product
+            pooled = torch.einsum("bchw,bmhw->bmc", fmap, masks) / masks[0, 0].numel()   # (B, M, C)
+            return self.bn(pooled.flatten(0, 1)).view(B, M, -1)
+        masked = fmap.unsqueeze(1) * masks.unsqueeze(2)                                 # (B, M, C, h, w)
+        return self.embed(masked.flatten(0, 1)).view(B, M, -1)
+
     def forward(self, fmap: torch.Tensor, targets: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         "dict(feat=(B, C) before BN, embed=(B, C) after BN, logits=(B, num_classes) in training mode)."
         feat = self.pool(fmap)  # (B, C)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .backbones import make_tail
-from .heads import AvgPool, GeM, ReIDModel, build_reid_model
+from .heads import GeM, ReIDModel, build_reid_model
 
 # %% auto #0
 __all__ = ['FASTREID_KEY_MAP', 'FASTREID_DROPPED', 'mask_activation', 'AttributeHead', 'freeze', 'target_tail_copy',
@@ -95,14 +95,7 @@ class AMDInterpreter(nn.Module):
 
     def attribute_embeddings(self, fmap: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         "f_m = Head_T(F_T * A_m) for all m in one batched call: (B, C, h, w), (B, M, h, w) -> (B, M, C)."
-        B, M = masks.shape[:2]
-        head = self.target.head
-        if isinstance(head.pool, AvgPool):  # average pooling is linear: mean_hw(F * A_m) for all m in one matmul
-            pooled = torch.einsum("bchw,bmhw->bmc", fmap, masks) / masks[0, 0].numel()   # (B, M, C)
-            return head.bn(pooled.flatten(0, 1)).view(B, M, -1)
-        masked = fmap.unsqueeze(1) * masks.unsqueeze(2)              # (B, M, C, h, w)
-        emb = head.embed(masked.flatten(0, 1))                       # (B*M, C), T's head in eval mode
-        return emb.view(B, M, -1)
+        return self.target.head.embed_masked(fmap, masks)               # T's head in eval mode
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         "Images (B, 3, H, W) -> dict(embed (B, C), attr_embed (B, M, C), masks (B, M, h, w), [attr_logits (B, M)])."
