@@ -80,9 +80,14 @@ def ensure_interpreter(cfg, target_ckpt: Path, data: Path, run_dir: Path, device
     return interp, run_dir / "last.pt", time.perf_counter() - t0
 
 
+def _saved_after(path: Path | None, source: Path | None) -> bool:
+    "A derived file at `path` exists and was written after `source` (the file it was computed from), if given."
+    return path is not None and path.exists() and (source is None or path.stat().st_mtime >= source.stat().st_mtime)
+
+
 def ensure_cache(interp, records, path: Path, newer_than: Path, batch_size: int = 64, progress: bool = True):
     "The explanation cache of `records`, reused when saved after the interpreter checkpoint."
-    if path.exists() and path.stat().st_mtime >= newer_than.stat().st_mtime:
+    if _saved_after(path, newer_than):
         cache = ExplanationCache.load(path)
         if len(cache) == len(records):
             return cache
@@ -163,8 +168,7 @@ def probe_target(target, ds, loc: Localisation, size: tuple[int, int], cache: Pa
     meta = {"data": str(Path(ds.root).resolve()), "attributes": list(ds.attribute_names), "size": list(size),
             "lam": lam, "num_train": len(train), "num_test": len(test), "grid": list(loc.region_freq.shape[1:])}
     probe = None
-    if cache is not None and cache.exists() and (newer_than is None or
-                                                 cache.stat().st_mtime >= newer_than.stat().st_mtime):
+    if _saved_after(cache, newer_than):
         saved = torch.load(cache, weights_only=True)
         if saved.get("meta") == meta:
             probe = saved["probe"]
