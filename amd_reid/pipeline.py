@@ -27,8 +27,8 @@ from .training import TARGET_PRESETS, load_target, train_target
 
 # %% auto #0
 __all__ = ['PROBE_FIGURE_ATTRIBUTES', 'ensure_target', 'ensure_interpreter', 'ensure_cache', 'Localisation', 'split_localisation',
-           'gradcam_comparison', 'probe_target', 'results_table', 'to_markdown', 'choose_alpha', 'run_pipeline',
-           'reweighting_table', 'write_figures']
+           'gradcam_comparison', 'probe_target', 'explained_vs_encoded', 'results_table', 'to_markdown', 'choose_alpha',
+           'run_pipeline', 'reweighting_table', 'write_figures']
 
 # %% ../nbs/35_pipeline.ipynb #95ee941c
 def _log(msg: str) -> None:
@@ -183,6 +183,25 @@ def probe_target(target, ds, loc: Localisation, size: tuple[int, int], cache: Pa
     table["chance peak hit"] = loc.table["chance_hit"]
     return probe, table
 
+
+def explained_vs_encoded(table: pd.DataFrame, ev: dict, qc: ExplanationCache, gc: ExplanationCache,
+                         min_identities: int = 5) -> pd.DataFrame:
+    """`table` (per attribute, e.g. the probe's) with what the interpreter makes of each attribute: the X-Precision
+    hit rates and, with the classifier branch, its AUC on the test images that carry attributes (NaN, as for the
+    probe, below `min_identities` test identities on either side)."""
+    from amd_reid.target_probe import identity_counts, roc_auc
+    table = table.copy()
+    table["X-Prec_e hit rate"] = ev["xprec_e_per_attr"]
+    table["X-Prec_c hit rate"] = ev["xprec_c_per_attr"]
+    if qc.attr_logits is not None and gc.attr_logits is not None:
+        keep = torch.cat([qc.pids, gc.pids]) > 0                              # distractors have no attributes
+        logits = torch.cat([qc.attr_logits, gc.attr_logits])[keep].float()   # (n, M)
+        attrs = torch.cat([qc.attrs, gc.attrs])[keep]
+        auc = roc_auc(logits, attrs)
+        auc[identity_counts(attrs, torch.cat([qc.pids, gc.pids])[keep]).min(1).values < min_identities] = float("nan")
+        table["classifier AUC"] = auc.numpy()
+    return table
+
 # %% ../nbs/35_pipeline.ipynb #0fcb7874
 def results_table(ev: dict, localisation: pd.DataFrame | None = None) -> pd.DataFrame:
     "Table 1 layout (percent): rows target / interpreter; R1, R5, mAP, mINP, X-metrics, ADRE, localisation."
@@ -283,6 +302,8 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     versus = gradcam_comparison(data, ds, interp, qc, gc)
     probe = probe_target(target, ds, loc, tuple(interp.input_size), out / "cache" / "target_probe.pt", target_ckpt,
                          progress=progress) if loc is not None else None
+    if probe is not None:
+        probe = (probe[0], explained_vs_encoded(probe[1], ev, qc, gc))
     timings["evaluation"] = time.perf_counter() - t0
 
     _log("[6/6] figures and tables")
@@ -367,6 +388,11 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc: Localisation | Non
         save(plot_probe(probe[0], loc.region_freq, loc.peak_freq, names, shown,
                         title="Where T knows it (linear probe AUC per cell), where it is (region), "
                               "where the mask peaks"), "target_probe")
+        from amd_reid.target_probe import plot_explained_vs_encoded
+        save(plot_explained_vs_encoded(probe[1]["pooled AUC"], probe[1]["X-Prec_e hit rate"],
+                                       [F.attribute_label(n) for n in names],
+                                       title="Does the explanation credit what the target encodes?"),
+             "explained_vs_encoded")
     # a rank list and pair explanations for the first query with a wrong top-1 (else the first query)
     d = pairwise_distance(qc.embed, gc.embed).numpy()                       # (n, m)
     keep = ~((gc.pids.numpy()[None] == qc.pids.numpy()[:, None]) & (gc.camids.numpy()[None] == qc.camids.numpy()[:, None]))

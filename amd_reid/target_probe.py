@@ -15,7 +15,8 @@ from .datasets import ImageRecord
 from .heads import ReIDModel
 
 # %% auto #0
-__all__ = ['roc_auc', 'identity_counts', 'cell_probe', 'spread_subset', 'target_maps', 'probe_summary', 'plot_probe']
+__all__ = ['roc_auc', 'identity_counts', 'cell_probe', 'spread_subset', 'target_maps', 'probe_summary', 'plot_probe', 'spearman',
+           'plot_explained_vs_encoded']
 
 # %% ../nbs/25_target_probe.ipynb #3eba1208
 def _average_ranks(x: torch.Tensor) -> torch.Tensor:
@@ -184,5 +185,64 @@ def plot_probe(probe: dict, region_freq: torch.Tensor, peak_freq: torch.Tensor |
                 fig.colorbar(im, ax=ax, fraction=0.08, pad=0.04).ax.tick_params(labelsize=6)
     if title:
         fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/25_target_probe.ipynb #96c16656
+def spearman(x, y) -> float:
+    "Spearman's rank correlation of two 1-d sequences (ties as average ranks; pairs with a NaN left out)."
+    x, y = torch.tensor(np.array(x, float)), torch.tensor(np.array(y, float))
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"spearman needs two 1-d sequences of one length, got {tuple(x.shape)} and {tuple(y.shape)}")
+    keep = ~(x.isnan() | y.isnan())
+    if keep.sum() < 3:
+        return float("nan")
+    rx, ry = _average_ranks(x[keep]), _average_ranks(y[keep])
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    den = float(rx.norm() * ry.norm())
+    return float((rx * ry).sum()) / den if den > 0 else float("nan")
+
+# %% ../nbs/25_target_probe.ipynb #9c00c55a
+def plot_explained_vs_encoded(encoded,   # (M,) what T knows of each attribute (the probe's pooled AUC)
+                              explained, # (M,) how often the explanation credits it (X-Prec_e hit rate)
+                              names: Sequence[str], title: str | None = None,
+                              xlabel: str = "T encodes it: pooled probe AUC (test identities)",
+                              ylabel: str = "explanation credits it: X-Prec_e hit rate",
+                              label_gap: float = 0.028):  # least vertical distance between two labels
+    "One labelled point per attribute; attributes with a NaN on either axis are listed, not drawn."
+    import matplotlib.pyplot as plt
+    x, y = np.asarray(encoded, float), np.asarray(explained, float)
+    if not (len(x) == len(y) == len(names)):
+        raise ValueError(f"{len(x)} encoded, {len(y)} explained values for {len(names)} attribute names")
+    ok = ~(np.isnan(x) | np.isnan(y))
+    fig, ax = plt.subplots(figsize=(7.2, 5.2))
+    ax.axvline(0.5, color="0.6", ls="--", lw=1)
+    ax.scatter(x[ok], y[ok], s=28, color="tab:blue", zorder=3)
+    # labels right of their point; for the crowded right edge (x > 0.93), in a column right of 1.0 with a
+    # leader line; a label is pushed down while it would overlap one already placed near it
+    column, char = 1.035, 0.008                     # x of the label column; about one character's width
+    placed: list[tuple[float, float, float]] = []   # (x0, x1, y) of the labels so far
+    for i in np.flatnonzero(ok)[np.argsort(-y[ok], kind="stable")]:
+        tx = column if x[i] > 0.93 else x[i] + 0.012
+        tx1, ty = tx + char * len(names[i]), y[i]
+        hits = lambda: [py for px0, px1, py in placed if px0 < tx1 and tx < px1 and abs(py - ty) < label_gap]
+        while hits():
+            ty = min(hits()) - label_gap
+        placed.append((tx, tx1, ty))
+        ax.annotate(names[i], (x[i], y[i]), xytext=(tx, ty), fontsize=7, va="center",
+                    arrowprops=dict(arrowstyle="-", lw=0.4, color="0.6") if tx == column or ty != y[i] else None)
+    ax.set_xlim(min(0.35, np.nanmin(x[ok]) - 0.03) if ok.any() else 0.35, 1.2)
+    ax.set_xticks([t for t in ax.get_xticks() if t <= 1.0 + 1e-9])
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel(xlabel); ax.set_ylabel(ylabel)
+    rho = spearman(x, y)
+    note = f"Spearman rho = {rho:.2f} over {int(ok.sum())} attributes"
+    if (~ok).any():
+        note += "\nnot drawn (too few identities): " + ", ".join(np.asarray(names)[~ok])
+    ax.text(0.02, 0.98, note, transform=ax.transAxes, va="top", fontsize=8)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
