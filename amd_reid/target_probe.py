@@ -16,7 +16,7 @@ from .heads import ReIDModel
 
 # %% auto #0
 __all__ = ['roc_auc', 'identity_counts', 'cell_probe', 'spread_subset', 'target_maps', 'probe_summary', 'plot_probe', 'spearman',
-           'plot_explained_vs_encoded']
+           'plot_explained_vs_encoded', 'blind_spot_breakdown']
 
 # %% ../nbs/25_target_probe.ipynb #3eba1208
 def _average_ranks(x: torch.Tensor) -> torch.Tensor:
@@ -208,14 +208,33 @@ def plot_explained_vs_encoded(encoded,   # (M,) what T knows of each attribute (
                               names: Sequence[str], title: str | None = None,
                               xlabel: str = "T encodes it: pooled probe AUC (test identities)",
                               ylabel: str = "explanation credits it: X-Prec_e hit rate",
-                              label_gap: float = 0.028):  # least vertical distance between two labels
-    "One labelled point per attribute; attributes with a NaN on either axis are listed, not drawn."
+                              label_gap: float = 0.028,  # least vertical distance between two labels
+                              breakdown: "pd.DataFrame | None" = None,  # from `blind_spot_breakdown`: a 2nd panel
+                              reference: tuple[str, float] | None = None):  # (label, X-mAP_c) line in that panel
+    """One labelled point per attribute (attributes with a NaN on either axis are listed, not drawn); with a
+    `breakdown`, a second panel: X-mAP_c per N_d of the pairs that differ in a blind spot and of the others."""
     import matplotlib.pyplot as plt
     x, y = np.asarray(encoded, float), np.asarray(explained, float)
     if not (len(x) == len(y) == len(names)):
         raise ValueError(f"{len(x)} encoded, {len(y)} explained values for {len(names)} attribute names")
     ok = ~(np.isnan(x) | np.isnan(y))
-    fig, ax = plt.subplots(figsize=(7.2, 5.2))
+    if breakdown is None or breakdown.empty:
+        fig, ax = plt.subplots(figsize=(7.2, 5.2))
+    else:
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(12.0, 5.2), gridspec_kw=dict(width_ratios=(1.45, 1)))
+        w = breakdown["pairs (blind)"] / breakdown["pairs (blind)"].sum()   # the summary's N_d weights
+        for name, colour, label in (("clear", "tab:green", "differ only in attributes T encodes"),
+                                    ("blind", "tab:red", "differ in an attribute T does not encode")):
+            values = breakdown[f"X-mAP_c ({name})"]
+            bx.plot(breakdown.index, values, "o-", color=colour,
+                    label=f"{label} (N_d-matched mean {(values * w).sum():.2f})")
+        if reference is not None:
+            bx.axhline(reference[1], color="0.4", ls=":", lw=1, label=reference[0])
+        bx.set_xlabel("attributes that differ in the pair (N_d)"); bx.set_ylabel("X-mAP_c (%)")
+        bx.set_xticks(list(breakdown.index))
+        bx.legend(fontsize=7, loc="lower left"); bx.grid(alpha=0.3)
+        bx.spines[["top", "right"]].set_visible(False)
+        bx.set_title("X-mAP_c of the pairs, per number of differing attributes", fontsize=10)
     ax.axvline(0.5, color="0.6", ls="--", lw=1)
     ax.scatter(x[ok], y[ok], s=28, color="tab:blue", zorder=3)
     # labels right of their point; for the crowded right edge (x > 0.93), in a column right of 1.0 with a
@@ -246,3 +265,43 @@ def plot_explained_vs_encoded(encoded,   # (M,) what T knows of each attribute (
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/25_target_probe.ipynb #b2da402d
+def blind_spot_breakdown(attr_dist,          # (n, m, M) attribute distances of query-gallery pairs
+                         q_attrs, g_attrs,   # (n, M), (m, M) identity attributes, +-1
+                         blind,              # (M,) bool: the attributes T does not encode
+                         valid=None,         # (n, m) bool: the pairs that count (default: all)
+                         min_pairs: int = 50,  # an N_d row needs this many pairs in both groups
+                         ) -> tuple["pd.DataFrame", dict]:
+    """X-mAP_c / X-mAP_e per N_d for the pairs that differ in a blind-spot attribute ('blind') and for
+    those that do not ('clear'), and both groups' X-mAP averaged with the blind pairs' N_d weights."""
+    import pandas as pd
+    from amd_reid.explain_metrics import explanation_metrics
+    qa, ga = torch.as_tensor(q_attrs), torch.as_tensor(g_attrs)
+    blind = torch.as_tensor(np.asarray(blind, bool))
+    if blind.shape != (qa.shape[1],):
+        raise ValueError(f"blind must be one flag per attribute, ({qa.shape[1]},), got {tuple(blind.shape)}")
+    z = qa[:, None, :] != ga[None, :, :]                                   # (n, m, M) differs
+    valid = torch.ones(z.shape[:2], dtype=torch.bool) if valid is None else torch.as_tensor(valid, dtype=torch.bool)
+    # the valid pairs as rows; each is scored as a one-pair "query" whose attributes are +1 where the pair
+    # differs, against one "gallery" item with all attributes -1: the same differing set, one pass over the pairs
+    D, z = torch.as_tensor(attr_dist)[valid], z[valid]                    # (r, M)
+    nd, differ_blind, zc = z.sum(-1), (z & blind).any(-1), z.long() * 2 - 1
+    rows = {}
+    for k in range(1, qa.shape[1] + 1):
+        groups = {"clear": (nd == k) & ~differ_blind, "blind": (nd == k) & differ_blind}
+        if min(int(g.sum()) for g in groups.values()) < min_pairs:
+            continue
+        row = {}
+        for name, g in groups.items():
+            ev = explanation_metrics(D[g][:, None, :], zc[g], -torch.ones(1, qa.shape[1], dtype=torch.long))
+            row |= {f"pairs ({name})": int(g.sum()), f"X-mAP_c ({name})": 100 * ev["xmap_c"],
+                    f"X-mAP_e ({name})": 100 * ev["xmap_e"]}
+        rows[k] = row
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("N_d")
+    if table.empty:
+        return table, {}
+    w = table["pairs (blind)"] / table["pairs (blind)"].sum()
+    summary = {f"{metric} ({name})": float((table[f"{metric} ({name})"] * w).sum())
+               for metric in ("X-mAP_c", "X-mAP_e") for name in ("clear", "blind")}
+    return table, summary
