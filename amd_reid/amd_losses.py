@@ -78,10 +78,11 @@ def metric_distillation_loss(dist: Tensor,  # (B, B) target distances d(i, j)
     return (err * _off_diagonal(B, err)).mean()
 
 # %% ../nbs/21_amd_losses.ipynb #d51d322c
-def _balance(N: Tensor, M: int) -> Tensor:
+def _balance(N: Tensor, M: Tensor | int) -> Tensor:
     "λ = ½ ln(a/b), a = (M−N)s + 0.004, b = N(1−s) + 0.001, N clamped to [0, M − 0.1], s = √(N/M)."
-    Nc = N.clamp(0.0, M - 0.1)
-    sc = (Nc / M).sqrt()
+    M = torch.as_tensor(M, dtype=N.dtype, device=N.device)
+    Nc = torch.minimum(N.clamp_min(0.0), (M - 0.1).clamp_min(0.0))
+    sc = (Nc / M.clamp_min(1e-6)).clamp_min(0.0).sqrt()
     return 0.5 * torch.log(((M - Nc) * sc + 0.004) / (Nc * (1 - sc) + 0.001))
 
 
@@ -94,7 +95,7 @@ def _check_attrs(attr_dist: Tensor, attrs: Tensor) -> tuple[int, int]:
 
 
 def attribute_prior_terms(attr_dist: Tensor,  # (B, B, M) attribute distances of a batch
-                          attrs: Tensor,  # (B, M) identity attributes in {-1, +1}
+                          attrs: Tensor,  # (B, M) identity attributes in {-1, +1}, 0 = unknown
                           colour_groups: dict[str, list[int]] | None = None,  # e.g. colour_groups(names)
                           colour_threshold: float = 0.3,
                          ) -> dict[str, Tensor]:  # term name -> scalar (mean over B×B entries)
@@ -102,17 +103,18 @@ def attribute_prior_terms(attr_dist: Tensor,  # (B, B, M) attribute distances of
     B, M = _check_attrs(attr_dist, attrs)
     p = contributions(attr_dist, fill_diagonal=True)  # (B, B, M)
     a = attrs.to(p.dtype)
-    z = (1 - a[:, None, :] * a[None, :, :]) / 2  # (B, B, M) 1 = the pair differs in m
-    N = z.sum(-1)  # (B, B) number of differing attributes
-    s = (N / M).sqrt()  # share the differing set must carry
-    lam = _balance(N, M)
+    aa = a[:, None, :] * a[None, :, :]  # (B, B, M) +1 agree, -1 differ, 0 unknown on a side
+    z, same = (aa < 0).to(p.dtype), (aa > 0).to(p.dtype)  # differs / agrees (both 0 where unknown)
+    N, Mk = z.sum(-1), (z + same).sum(-1)  # (B, B) differing and known attributes of each pair
+    s = (N / Mk.clamp_min(1)).sqrt()  # share the differing set must carry
+    lam = _balance(N, Mk)
     lower = torch.exp(-lam) * s / N.clamp_min(1e-6)  # (B, B) floor for each differing p_m
-    upper = torch.exp(lam) * (1 - s) / (M - N).clamp_min(1e-6)  # (B, B) ceiling for each shared p_m
+    upper = torch.exp(lam) * (1 - s) / (Mk - N).clamp_min(1e-6)  # (B, B) ceiling for each shared p_m
     per_pair = {
         "sum_diff": F.relu(s - (z * p).sum(-1)),
         "elem_diff": F.relu(lower[..., None] * z - p).sum(-1),
-        "sum_same": F.relu(((1 - z) * p).sum(-1) - (1 - s)),
-        "elem_same": F.relu((1 - z) * p - upper[..., None]).sum(-1),
+        "sum_same": F.relu((same * p).sum(-1) - (1 - s)),
+        "elem_same": F.relu(same * p - upper[..., None]).sum(-1),
     }
     for name, idx in (colour_groups or {}).items():
         idx = torch.as_tensor(list(idx), dtype=torch.long, device=p.device)
@@ -120,14 +122,15 @@ def attribute_prior_terms(attr_dist: Tensor,  # (B, B, M) attribute distances of
             continue
         pg, ag = p[..., idx], attrs[:, idx]  # (B, B, G), (B, G)
         absent = ((ag[:, None, :] < 0) & (ag[None, :, :] < 0)).to(p.dtype)  # neither image has it
-        mean_other = ((1 - absent) * pg).sum(-1) / (1 - absent).sum(-1).clamp_min(1.0)  # (B, B)
+        other = ((ag[:, None, :] != 0) & (ag[None, :, :] != 0)).to(p.dtype) - absent  # known, in one image
+        mean_other = (other * pg).sum(-1) / other.sum(-1).clamp_min(1.0)  # (B, B)
         per_pair[f"colour_{name}"] = F.relu(absent * pg - colour_threshold * mean_other[..., None]).sum(-1)
     off = _off_diagonal(B, p)
     return {k: (v * off).mean() for k, v in per_pair.items()}
 
 
 def attribute_prior_loss(attr_dist: Tensor,  # (B, B, M) attribute distances of a batch
-                         attrs: Tensor,  # (B, M) identity attributes in {-1, +1}
+                         attrs: Tensor,  # (B, M) identity attributes in {-1, +1}, 0 = unknown
                          colour_groups: dict[str, list[int]] | None = None,  # None: no colour terms
                          colour_threshold: float = 0.3,
                          elem_weight: float = 10.0,

@@ -18,7 +18,7 @@ from .attributes import (DUKE_ATTRIBUTES, MARKET_ATTRIBUTES, MARKET_FIELDS, load
 
 # %% auto #0
 __all__ = ['NAME_PATTERN', 'ImageRecord', 'parse_market_name', 'ReIDFolder', 'Market1501', 'DukeMTMCreID', 'make_toy_market',
-           'holdout_split']
+           'open_dataset', 'holdout_split']
 
 # %% ../nbs/01_datasets.ipynb #27e8c35b
 @dataclass(frozen=True, eq=False)
@@ -185,6 +185,13 @@ def make_toy_market(root: str | Path, n_train: int = 4, n_test: int = 3, images_
     write_attribute_mat(root / "market_attribute.mat", "market_attribute",
                         {k: v.astype(np.uint8) for k, v in split.items()})
     return root
+
+# %% ../nbs/01_datasets.ipynb #e3f0a78b
+def open_dataset(root: str | Path, **kwargs) -> ReIDFolder:
+    "`DukeMTMCreID` if `root` holds `duke_attribute.mat`, else `Market1501` (kwargs go to the class)."
+    root = Path(root)
+    cls = DukeMTMCreID if (root / DukeMTMCreID.attribute_file_name).exists() else Market1501
+    return cls(root, **kwargs)
 
 # %% ../nbs/01_datasets.ipynb #39909512
 def holdout_split(train: list[ImageRecord], n: int, seed: int = 0

@@ -23,7 +23,7 @@ from .attributes import colour_groups, positive_ratio
 from .checkpoint import atomic_write, capture_rng_state, load_checkpoint, load_state_dict_strict, \
     restore_rng_state, save_checkpoint
 from .data import build_train_loader
-from .datasets import ImageRecord, Market1501, holdout_split
+from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset
 from .interpreter import AMDInterpreter
 from .training import (TargetConfig, TARGET_PRESETS, _init_distributed, _mean_over_ranks, _MetricsLog,
                                _stop_non_finite, _default_device, build_target, load_target, lr_factor,
@@ -174,12 +174,10 @@ def _scalar_metrics(res: dict) -> dict[str, float]:
     return out
 
 # %% ../nbs/23_interpreter_training.ipynb #3bdc5a46
-def training_positive_ratio(data: Market1501, holdout: int = 0) -> "pd.Series":
-    "Identity-level positive ratio of each attribute over the training identities left after `holdout`."
-    _, val_q, val_g = holdout_split(data.train, holdout)
-    held = {r.pid for r in val_q + val_g}                                # training labels of data.train
-    seen = [pid for i, pid in enumerate(data.train_pids_original) if i not in held]
-    return positive_ratio(data.attributes.loc[seen])
+def training_positive_ratio(data: ReIDFolder, records: Sequence[ImageRecord]) -> "pd.Series":
+    "Identity-level positive ratio of each attribute over the identities of `records` (from `data.train`)."
+    seen = sorted({r.pid for r in records})                              # training labels of data.train
+    return positive_ratio(data.attributes.loc[[data.train_pids_original[i] for i in seen]])
 
 # %% ../nbs/23_interpreter_training.ipynb #75df0e60
 _FREE_TO_CHANGE = {"num_workers", "ckpt_every", "eval_every", "log_every", "eval_batch_size"}
@@ -205,11 +203,11 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
         out_dir.mkdir(parents=True, exist_ok=True)
         atomic_write(out_dir / "config.json", lambda f: f.write(json.dumps(cfg.to_dict(), indent=2) + "\n"), "w")
 
-    data = Market1501(data_root)
+    data = open_dataset(data_root)
     train_records, _, _ = holdout_split(data.train, cfg.holdout)       # the target's held-out identities
     names = data.attribute_names
     groups = colour_groups(names)
-    pos_ratio = torch.as_tensor(training_positive_ratio(data, cfg.holdout).to_numpy(copy=True),
+    pos_ratio = torch.as_tensor(training_positive_ratio(data, train_records).to_numpy(copy=True),
                                 dtype=torch.float32, device=device)
     loader = build_train_loader(train_records, cfg.size, cfg.p // world, cfg.k, num_workers=cfg.num_workers,
                                 seed=cfg.seed, rank=rank, world_size=world, flip=cfg.flip, pad=cfg.pad,

@@ -18,7 +18,7 @@ import torch
 
 from .attributes import positive_ratio
 from .checkpoint import atomic_write, load_checkpoint
-from .datasets import DukeMTMCreID, Market1501, holdout_split
+from .datasets import holdout_split, open_dataset
 from .data import build_test_loader
 from .explain import (ExplanationCache, build_cache, explain_pair, gradcam_distance, localisation_scores)
 from .explain_metrics import REFERENCE_ALPHAS, evaluate_explanations
@@ -251,12 +251,6 @@ def choose_alpha(ev_val: dict, mode: str = "max") -> float:
     return min(a for a, r in sweep.items() if r["mAP"] >= best - 1e-12)
 
 # %% ../nbs/35_pipeline.ipynb #64858d8b
-def _open_dataset(data: Path):
-    if (data / "duke_attribute.mat").exists():
-        return DukeMTMCreID(data)
-    return Market1501(data)
-
-
 def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str | Path = "figures",
                  target_preset: str = "cpu_synth_r18", interpreter_preset: str = "cpu_synth_r18",
                  synth: str | None = "small", seed: int = 0, device=None,
@@ -281,7 +275,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
         raise FileNotFoundError(
             f"data set folder not found: {data}. Put Market-1501 (bounding_box_train/, bounding_box_test/, "
             f"query/ and market_attribute.mat) or DukeMTMC-reID (with duke_attribute.mat) there; see the README")
-    ds = _open_dataset(data)
+    ds = open_dataset(data)
     _log(ds.summary().to_string())
     timings["data"] = time.perf_counter() - t0
 
@@ -312,8 +306,8 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
         vgc = ensure_cache(interp, vg, out / "cache" / "val_gallery.pt", interp_ckpt, progress=progress)
         ev_val = evaluate_explanations(vqc.attr_embed, vgc.attr_embed, vqc.embed, vgc.embed, vqc.pids, vgc.pids,
                                        vqc.camids, vgc.camids, vqc.attrs, vgc.attrs, reweight_alphas=REFERENCE_ALPHAS,
-                                       progress=False)
-        alpha = choose_alpha(ev_val)
+                                       g_pred_attrs=vgc.attr_logits, progress=False)
+        alpha = {mode: choose_alpha(ev_val, mode) for mode in ev_val["reweight"]}  # one alpha per mode
     table = results_table(ev, None if loc is None else loc.table)
     versus = gradcam_comparison(data, ds, interp, qc, gc)
     probe = probe_target(target, ds, loc, tuple(interp.input_size), out / "cache" / "target_probe.pt", target_ckpt,
@@ -356,8 +350,9 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
             "reweighting": reweight, "summary": summary}
 
 # %% ../nbs/35_pipeline.ipynb #af92ad38
-def reweighting_table(ev: dict, alpha_val: float | None = None) -> pd.DataFrame:
-    "mAP / Rank-1 (%) per re-weighting mode: baseline, best alpha on the test sweep, alpha chosen on validation."
+def reweighting_table(ev: dict, alpha_val: dict[str, float] | None = None) -> pd.DataFrame:
+    """mAP / Rank-1 (%) per re-weighting mode: baseline, best alpha on the test sweep, and the alpha chosen for
+    that mode on validation (`alpha_val`: mode -> alpha)."""
     rows = {}
     base = ev["target"]
     for mode, sweep in ev["reweight"].items():
@@ -365,8 +360,8 @@ def reweighting_table(ev: dict, alpha_val: float | None = None) -> pd.DataFrame:
         row = {"baseline mAP": 100 * base["mAP"], "baseline R1": 100 * base["cmc"][0],
                "test-sweep alpha": best_a, "test-sweep mAP": 100 * sweep[best_a]["mAP"],
                "test-sweep R1": 100 * sweep[best_a]["cmc"][0]}
-        if alpha_val is not None:
-            a = min(sweep, key=lambda x: abs(x - alpha_val))
+        if alpha_val is not None and mode in alpha_val:
+            a = min(sweep, key=lambda x: abs(x - alpha_val[mode]))
             row |= {"validation alpha": a, "mAP at validation alpha": 100 * sweep[a]["mAP"],
                     "R1 at validation alpha": 100 * sweep[a]["cmc"][0]}
         rows[mode] = row
@@ -432,7 +427,7 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc: Localisation | Non
         dm = (qc.attr_embed[qi].float() - gc.attr_embed[j].float()).norm(dim=-1)
         p_all.append(float((dm / dm.sum()).max()))
     fig = F.rank_list_figure(ds.query[qi].path, [ds.gallery[j].path for j in top], d[qi, top].tolist(), correct.tolist(),
-                             chosen, attr_d, alpha=alpha if alpha is not None else 1.0, names=names, b_all=p_all,
+                             chosen, attr_d, alpha=(alpha or {}).get("max", 1.0), names=names, b_all=p_all,
                              size=tuple(interp.input_size))
     save(fig, "rank_list")
     for tag, j in (("correct", next((t for t, c in zip(top, correct) if c), None)),

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from .checkpoint import (atomic_write, capture_rng_state, link_checkpoint, load_checkpoint,
                                  load_state_dict_strict, restore_rng_state, save_checkpoint)
 from .data import build_test_loader, build_train_loader
-from .datasets import ImageRecord, Market1501, holdout_split
+from .datasets import ImageRecord, holdout_split, open_dataset
 from .heads import ReIDModel, build_reid_model
 from .losses import circle_pairwise, cross_entropy_ls, triplet_batch_hard
 from .metrics import evaluate_rank, extract_features, pairwise_distance
@@ -337,7 +337,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
         atomic_write(out_dir / "config.json", lambda f: f.write(json.dumps(cfg.to_dict(), indent=2) + "\n"), "w")
 
     # data: P x K batches; each process takes every world-th batch of the same plan
-    data = Market1501(data_root)
+    data = open_dataset(data_root)                                    # Market-1501 (or SynthMarket) or Duke
     train_records, _, _ = holdout_split(data.train, cfg.holdout)       # the split does not depend on cfg.seed
     num_classes = len({r.pid for r in train_records})
     loader = build_train_loader(train_records, cfg.size, cfg.p // world, cfg.k, num_workers=cfg.num_workers,

@@ -66,3 +66,56 @@ def test_sigkill_then_resume_is_exact(tmp_path: Path):
     for i, st in a["optimizer_state"]["state"].items():
         assert torch.equal(st["exp_avg"], b["optimizer_state"]["state"][i]["exp_avg"])
     assert a["metrics"]["history"][-1]["mAP"] == b["metrics"]["history"][-1]["mAP"]
+
+
+INTERPRETER_SCRIPT = r'''
+import sys, time, torch
+import amd_reid.interpreter_training as I
+torch.set_num_threads(1)
+target, data, out, mode = sys.argv[1:5]
+cfg = I.InterpreterConfig(size=(64, 32), p=2, k=2, pad=2, erasing=0.5, pretrained=False, init_from_target=True,
+                          with_classifier=True, lr=1e-4, warmup_iters=3, epochs=3, schedule="cosine",
+                          ckpt_every=1, eval_every=2, log_every=1, eval_batch_size=16)
+if mode == "slow":  # slow iterations, so that the test can kill the run in the middle of an epoch
+    real = I.interpreter_loss
+    def slow_loss(*a, **kw):
+        time.sleep(0.4)
+        return real(*a, **kw)
+    I.interpreter_loss = slow_loss
+I.train_interpreter(cfg, target, data, out, resume=(mode == "resume"), progress=False)
+'''
+
+
+def test_interpreter_sigkill_then_resume_is_exact(tmp_path: Path):
+    "The same for the interpreter: its weights, optimiser and metrics after a resume equal a straight run's."
+    data = make_toy_market(tmp_path / "toy", n_train=4, n_test=3, images_per_id=4, size=(64, 32))
+    target_script = tmp_path / "target.py"
+    target_script.write_text(SCRIPT.replace("epochs=3", "epochs=1"))
+    _run(target_script, data, tmp_path / "target", "fast")
+    target = tmp_path / "target" / "last.pt"
+    script = tmp_path / "interp.py"
+    script.write_text(INTERPRETER_SCRIPT)
+    _run(script, target, data, tmp_path / "straight", "fast")
+
+    killed = tmp_path / "killed"
+    proc = _run(script, target, data, killed, "slow", wait=False)
+    deadline = time.time() + 300
+    while not (killed / "last.pt").exists():
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.time() < deadline, "no checkpoint appeared"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert load_checkpoint(killed / "last.pt")["epoch"] == 1, "the run was not killed during epoch 2"
+
+    _run(script, target, data, killed, "resume")
+    a, b = load_checkpoint(tmp_path / "straight" / "last.pt"), load_checkpoint(killed / "last.pt")
+    assert a["iteration"] == b["iteration"] and a["epoch"] == b["epoch"] == 3
+    assert a["model_state"].keys() == b["model_state"].keys()
+    for k, v in a["model_state"].items():
+        assert torch.equal(v, b["model_state"][k]), k
+    for i, st in a["optimizer_state"]["state"].items():
+        assert torch.equal(st["exp_avg"], b["optimizer_state"]["state"][i]["exp_avg"])
+    metrics = lambda ck: {k: v for k, v in ck["metrics"]["history"][-1].items() if not k.startswith("timing.")}
+    assert metrics(a) == metrics(b) and "xmap_c" in metrics(a)
