@@ -278,7 +278,7 @@ def blind_spot_breakdown(attr_dist,          # (n, m, M) attribute distances of 
     import pandas as pd
     from amd_reid.explain_metrics import explanation_metrics
     qa, ga = torch.as_tensor(q_attrs), torch.as_tensor(g_attrs)
-    blind = torch.as_tensor(np.asarray(blind, bool))
+    blind = torch.as_tensor(np.array(blind, bool))
     if blind.shape != (qa.shape[1],):
         raise ValueError(f"blind must be one flag per attribute, ({qa.shape[1]},), got {tuple(blind.shape)}")
     z = qa[:, None, :] != ga[None, :, :]                                   # (n, m, M) differs
