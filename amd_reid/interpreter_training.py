@@ -23,7 +23,7 @@ from .attributes import colour_groups, positive_ratio
 from .checkpoint import atomic_write, capture_rng_state, load_checkpoint, load_state_dict_strict, \
     restore_rng_state, save_checkpoint
 from .data import build_train_loader
-from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset
+from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset, parse_market_name
 from .interpreter import AMDInterpreter
 from .training import (TargetConfig, TARGET_PRESETS, _init_distributed, _mean_over_ranks, _MetricsLog,
                                _stop_non_finite, _default_device, build_target, load_target, lr_factor,
@@ -175,9 +175,10 @@ def _scalar_metrics(res: dict) -> dict[str, float]:
 
 # %% ../nbs/23_interpreter_training.ipynb #3bdc5a46
 def training_positive_ratio(data: ReIDFolder, records: Sequence[ImageRecord]) -> "pd.Series":
-    "Identity-level positive ratio of each attribute over the identities of `records` (from `data.train`)."
-    seen = sorted({r.pid for r in records})                              # training labels of data.train
-    return positive_ratio(data.attributes.loc[[data.train_pids_original[i] for i in seen]])
+    "Identity-level positive ratio of each attribute over the identities of `records` (training images of `data`)."
+    # the identity as written in the file name: `holdout_split` renumbers the labels of the records it keeps
+    seen = sorted({parse_market_name(r.path, data.num_cameras)[0] for r in records})
+    return positive_ratio(data.attributes.loc[seen])
 
 # %% ../nbs/23_interpreter_training.ipynb #75df0e60
 _FREE_TO_CHANGE = {"num_workers", "ckpt_every", "eval_every", "log_every", "eval_batch_size"}
