@@ -201,10 +201,11 @@ def holdout_split(train: list[ImageRecord], n: int, seed: int = 0
         return list(train), [], []
     pids = sorted({r.pid for r in train})
     cams = {p: {r.camid for r in train if r.pid == p} for p in pids}
-    eligible = [p for p in pids if len(cams[p]) >= 2]        # a query needs a match in another camera
+    unknown = {r.pid for r in train if (np.asarray(r.attrs) == 0).any()}
+    eligible = [p for p in pids if len(cams[p]) >= 2 and p not in unknown]  # a query needs a match elsewhere
     if n > len(eligible) or n >= len(pids):
         raise ValueError(f"cannot hold out {n} identities: {len(eligible)} of the {len(pids)} training "
-                         f"identities are seen by two or more cameras")
+                         f"identities are seen by two or more cameras and have every attribute known")
     held = set(np.random.default_rng(seed).choice(eligible, n, replace=False).tolist())
     keep = [p for p in pids if p not in held]
     relabel = {p: i for i, p in enumerate(keep)}

@@ -207,16 +207,23 @@ BLIND_SPOT_AUC = 0.7  # an attribute whose pooled probe AUC is below this is one
 
 
 def blind_spots(qc: ExplanationCache, gc: ExplanationCache, probe_table: pd.DataFrame,
-                threshold: float = BLIND_SPOT_AUC, max_queries: int = 400) -> tuple[pd.DataFrame, dict]:
+                threshold: float = BLIND_SPOT_AUC, max_queries: int = 400,
+                gallery_chunk: int = 2048) -> tuple[pd.DataFrame, dict]:
     """`target_probe.blind_spot_breakdown` on the test protocol's pairs (junk out, same identity and camera out),
-    for at most `max_queries` queries spread over the query set (the distances are held in memory)."""
+    for at most `max_queries` queries spread over the query set (their distances to the gallery are held in
+    memory; the gallery embeddings are cast to float32 a chunk at a time). Pairs that differ in an attribute
+    the probe could not judge (NaN AUC: too few test identities) are left out of both groups."""
     from amd_reid.target_probe import blind_spot_breakdown, spread_subset
     q = torch.tensor(spread_subset(range(len(qc)), max_queries))
-    g = gc.pids >= 0
-    D = torch.cdist(qc.attr_embed[q].float().transpose(0, 1), gc.attr_embed[g].float().transpose(0, 1))  # (M, n, m)
+    g = (gc.pids >= 0).nonzero()[:, 0]                                         # junk never enters
+    Q = qc.attr_embed[q].float().transpose(0, 1)                              # (M, n, C)
+    D = torch.cat([torch.cdist(Q, gc.attr_embed[g[i:i + gallery_chunk]].float().transpose(0, 1))
+                   for i in range(0, len(g), gallery_chunk)], 2)              # (M, n, m)
+    qa, ga = qc.attrs[q], gc.attrs[g]
+    auc = probe_table["pooled AUC"].to_numpy(dtype=float)
     valid = ~((qc.pids[q, None] == gc.pids[g][None]) & (qc.camids[q, None] == gc.camids[g][None]))
-    blind = (probe_table["pooled AUC"] < threshold).to_numpy()  # NaN (too few identities to tell): not counted
-    return blind_spot_breakdown(D.permute(1, 2, 0), qc.attrs[q], gc.attrs[g], blind, valid)
+    valid &= ~((qa[:, None, :] != ga[None, :, :]) & torch.as_tensor(np.isnan(auc))).any(-1)
+    return blind_spot_breakdown(D.permute(1, 2, 0), qa, ga, auc < threshold, valid)
 
 # %% ../nbs/35_pipeline.ipynb #0fcb7874
 def results_table(ev: dict, localisation: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -286,7 +286,7 @@ def blind_spot_breakdown(attr_dist,          # (n, m, M) attribute distances of 
     # the valid pairs as rows; each is scored as a one-pair "query" whose attributes are +1 where the pair
     # differs, against one "gallery" item with all attributes -1: the same differing set, one pass over the pairs
     D, z = torch.as_tensor(attr_dist)[valid], z[valid]                    # (r, M)
-    nd, differ_blind, zc = z.sum(-1), (z & blind).any(-1), z.long() * 2 - 1
+    nd, differ_blind, zc = z.sum(-1), (z & blind).any(-1), z.to(torch.int8) * 2 - 1
     rows = {}
     for k in range(1, qa.shape[1] + 1):
         groups = {"clear": (nd == k) & ~differ_blind, "blind": (nd == k) & differ_blind}
@@ -294,7 +294,7 @@ def blind_spot_breakdown(attr_dist,          # (n, m, M) attribute distances of 
             continue
         row = {}
         for name, g in groups.items():
-            ev = explanation_metrics(D[g][:, None, :], zc[g], -torch.ones(1, qa.shape[1], dtype=torch.long))
+            ev = explanation_metrics(D[g][:, None, :], zc[g], -torch.ones(1, qa.shape[1], dtype=torch.int8))
             row |= {f"pairs ({name})": int(g.sum()), f"X-mAP_c ({name})": 100 * ev["xmap_c"],
                     f"X-mAP_e ({name})": 100 * ev["xmap_e"]}
         rows[k] = row

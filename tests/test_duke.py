@@ -46,5 +46,5 @@ def test_duke_target_and_interpreter(tmp_path: Path):
     assert interp.num_attributes == 23
     logged = [json.loads(line) for line in (tmp_path / "interp" / "metrics.jsonl").read_text().splitlines()]
     losses = [r["loss"] for r in logged if r.get("kind") == "train"]
-    assert losses and all(np.isfinite(losses))            # the unknown value does not poison the prior
+    assert losses and all(np.isfinite(losses))  # (how the prior treats the unknown: the loop oracle, 21_amd_losses)
     assert 0 <= ires["metrics"]["xmap_c"] <= 1
