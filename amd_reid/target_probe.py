@@ -272,32 +272,46 @@ def blind_spot_breakdown(attr_dist,          # (n, m, M) attribute distances of 
                          blind,              # (M,) bool: the attributes T does not encode
                          valid=None,         # (n, m) bool: the pairs that count (default: all)
                          min_pairs: int = 50,  # an N_d row needs this many pairs in both groups
+                         query_chunk: int = 32,  # queries scored at a time (bounds the memory)
                          ) -> tuple["pd.DataFrame", dict]:
     """X-mAP_c / X-mAP_e per N_d for the pairs that differ in a blind-spot attribute ('blind') and for
     those that do not ('clear'), and both groups' X-mAP averaged with the blind pairs' N_d weights."""
     import pandas as pd
     from amd_reid.explain_metrics import explanation_metrics
     qa, ga = torch.as_tensor(q_attrs), torch.as_tensor(g_attrs)
+    n, m, M = len(qa), len(ga), qa.shape[1]
     blind = torch.as_tensor(np.array(blind, bool))
-    if blind.shape != (qa.shape[1],):
-        raise ValueError(f"blind must be one flag per attribute, ({qa.shape[1]},), got {tuple(blind.shape)}")
-    z = qa[:, None, :] != ga[None, :, :]                                   # (n, m, M) differs
-    valid = torch.ones(z.shape[:2], dtype=torch.bool) if valid is None else torch.as_tensor(valid, dtype=torch.bool)
-    # the valid pairs as rows; each is scored as a one-pair "query" whose attributes are +1 where the pair
-    # differs, against one "gallery" item with all attributes -1: the same differing set, one pass over the pairs
-    D, z = torch.as_tensor(attr_dist)[valid], z[valid]                    # (r, M)
-    nd, differ_blind, zc = z.sum(-1), (z & blind).any(-1), z.to(torch.int8) * 2 - 1
+    if blind.shape != (M,):
+        raise ValueError(f"blind must be one flag per attribute, ({M},), got {tuple(blind.shape)}")
+    dist = torch.as_tensor(attr_dist)
+    valid = torch.ones(n, m, dtype=torch.bool) if valid is None else torch.as_tensor(valid, dtype=torch.bool)
+    # Each valid pair is scored as a one-row "query" whose attributes are +1 where the pair differs, against one
+    # "gallery" item with all attributes -1: the same differing set. Sums over query chunks: per (N_d, group)
+    # the pairs, and the pairs and summed AP of each ranking.
+    everywhere_absent = -torch.ones(1, M, dtype=torch.int8)
+    sums: dict[tuple[int, str], np.ndarray] = {}
+    for i0 in range(0, n, query_chunk):
+        v = valid[i0:i0 + query_chunk]
+        z = (qa[i0:i0 + query_chunk, None, :] != ga[None, :, :])[v]     # (r, M) differs
+        D = dist[i0:i0 + query_chunk][v]                                 # (r, M)
+        nd, differ_blind, zc = z.sum(-1), (z & blind).any(-1), z.to(torch.int8) * 2 - 1
+        for k in nd.unique().tolist():
+            for name, g in (("clear", (nd == k) & ~differ_blind), ("blind", (nd == k) & differ_blind)):
+                if k == 0 or not g.any():
+                    continue
+                ev = explanation_metrics(D[g][:, None, :], zc[g], everywhere_absent)
+                ne, nc = ev["num_pairs_e"], ev["num_pairs_c"]
+                sums.setdefault((k, name), np.zeros(5))[:] += [ev["num_pairs"], ne, ev["xmap_e"] * ne if ne else 0.0,
+                                                                nc, ev["xmap_c"] * nc if nc else 0.0]
     rows = {}
-    for k in range(1, qa.shape[1] + 1):
-        groups = {"clear": (nd == k) & ~differ_blind, "blind": (nd == k) & differ_blind}
-        if min(int(g.sum()) for g in groups.values()) < min_pairs:
+    for k in range(1, M + 1):
+        acc = {name: sums.get((k, name), np.zeros(5)) for name in ("clear", "blind")}
+        if min(a[0] for a in acc.values()) < min_pairs:
             continue
-        row = {}
-        for name, g in groups.items():
-            ev = explanation_metrics(D[g][:, None, :], zc[g], -torch.ones(1, qa.shape[1], dtype=torch.int8))
-            row |= {f"pairs ({name})": int(g.sum()), f"X-mAP_c ({name})": 100 * ev["xmap_c"],
-                    f"X-mAP_e ({name})": 100 * ev["xmap_e"]}
-        rows[k] = row
+        rows[k] = {}
+        for name, (pairs, ne, se, nc, sc) in acc.items():
+            rows[k] |= {f"pairs ({name})": int(pairs), f"X-mAP_c ({name})": 100 * sc / nc if nc else float("nan"),
+                        f"X-mAP_e ({name})": 100 * se / ne}
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("N_d")
     if table.empty:
         return table, {}
