@@ -48,3 +48,20 @@ def test_duke_target_and_interpreter(tmp_path: Path):
     losses = [r["loss"] for r in logged if r.get("kind") == "train"]
     assert losses and all(np.isfinite(losses))  # (how the prior treats the unknown: the loop oracle, 21_amd_losses)
     assert 0 <= ires["metrics"]["xmap_c"] <= 1
+
+
+def test_duke_pipeline(tmp_path: Path):
+    "`run_pipeline` (what `amd-reid reproduce` runs) on a Duke folder: both models, evaluation, table, figures."
+    from amd_reid.pipeline import run_pipeline
+    root = make_toy_duke(tmp_path / "duke")
+    small = ["size=64,32", "p=2", "k=2", "epochs=1", "warmup_iters=1"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_pipeline(root, out=tmp_path / "run", figures=tmp_path / "figs", synth=None, progress=False,
+                           holdout=1, target_overrides=small, interpreter_overrides=small)
+    assert list(res["table"].index) == ["Target", "Interpreter"]
+    assert len(res["evaluation"]["xprec_e_per_attr"]) == 23
+    assert set(res["alpha"]) == {"max", "pred"}             # validation identities: none with an unknown value
+    for name in ("results.csv", "reweighting.csv", "attribute_scores.png", "rank_list.png", "average_masks.png"):
+        assert (tmp_path / "figs" / name).exists(), name
+    assert res["probe"] is None                             # no ground-truth regions outside SynthMarket
