@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .metrics import evaluate_rank
+from .metrics import evaluate_rank, same_identity_and_camera
 
 # %% auto #0
 __all__ = ['REFERENCE_ALPHAS', 'explanation_metrics', 'adre', 'evaluate_explanations']
@@ -278,7 +278,7 @@ def _chunk_pairs(x: SimpleNamespace, i0: int, i1: int, acc: SimpleNamespace, poo
     d_t = np.empty((c, m), np.float32)  # target distance d
     d_hat = np.empty((c, m), np.float32)  # reconstruction d̂
     b = {mode: np.empty((c, m), np.float32) for mode in acc.modes}  # re-weighting factors
-    keep = ~((x.qp[i0:i1, None] == x.gp[None, :]) & (x.qc[i0:i1, None] == x.gc[None, :]))  # (c, m)
+    keep = ~same_identity_and_camera(x.qp[i0:i1], x.qc[i0:i1], x.gp, x.gc)  # (c, m)
     qa = x.qa[i0:i1]
     for g0 in range(0, m, acc.gallery_block):
         g1 = min(m, g0 + acc.gallery_block)

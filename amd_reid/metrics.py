@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['evaluate_rank_loop', 'evaluate_rank', 'pairwise_distance', 'topk', 'extract_features']
+__all__ = ['evaluate_rank_loop', 'evaluate_rank', 'same_identity_and_camera', 'pairwise_distance', 'topk', 'extract_features']
 
 # %% ../nbs/14_metrics.ipynb #097b15b2
 def _to_numpy(x: Any) -> np.ndarray:
@@ -179,6 +179,11 @@ def evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids, max_rank: int = 5
             f, ap, inp, has = _match_stats(pos, removed, m)
             first[qs], AP[qs], INP[qs], valid[qs] = f, ap, inp, has
     return _summarise(first, AP, INP, valid, max_rank)
+
+# %% ../nbs/14_metrics.ipynb #f9069875
+def same_identity_and_camera(q_pids, q_camids, g_pids, g_camids):
+    "(n, m) bool, numpy or torch like the inputs: the query-gallery pairs the Market-1501 protocol removes."
+    return (q_pids[:, None] == g_pids[None, :]) & (q_camids[:, None] == g_camids[None, :])
 
 # %% ../nbs/14_metrics.ipynb #3679f9f7
 def _as_features(x, name: str) -> torch.Tensor:

@@ -23,6 +23,7 @@ from .data import build_test_loader
 from .explain import (ExplanationCache, build_cache, explain_pair, gradcam_distance, localisation_scores)
 from .explain_metrics import REFERENCE_ALPHAS, evaluate_explanations
 from .interpreter_training import INTERPRETER_PRESETS, load_interpreter, train_interpreter
+from .metrics import same_identity_and_camera
 from .training import TARGET_PRESETS, load_target, train_target
 
 # %% auto #0
@@ -194,11 +195,12 @@ def explained_vs_encoded(table: pd.DataFrame, ev: dict, qc: ExplanationCache, gc
     table["X-Prec_e hit rate"] = ev["xprec_e_per_attr"]
     table["X-Prec_c hit rate"] = ev["xprec_c_per_attr"]
     if qc.attr_logits is not None and gc.attr_logits is not None:
-        keep = torch.cat([qc.pids, gc.pids]) > 0                              # distractors have no attributes
+        pids = torch.cat([qc.pids, gc.pids])
+        keep = pids > 0                                                        # distractors have no attributes
         logits = torch.cat([qc.attr_logits, gc.attr_logits])[keep].float()   # (n, M)
         attrs = torch.cat([qc.attrs, gc.attrs])[keep]
         auc = roc_auc(logits, attrs)
-        auc[identity_counts(attrs, torch.cat([qc.pids, gc.pids])[keep]).min(1).values < min_identities] = float("nan")
+        auc[identity_counts(attrs, pids[keep]).min(1).values < min_identities] = float("nan")
         table["classifier AUC"] = auc.numpy()
     return table
 
@@ -223,7 +225,7 @@ def blind_spots(qc: ExplanationCache, gc: ExplanationCache, probe_table: pd.Data
         D[:, :, i:i + gallery_chunk] = torch.cdist(Q, gc.attr_embed[g[i:i + gallery_chunk]].float().transpose(0, 1))
     qa, ga = qc.attrs[q], gc.attrs[g]
     auc = probe_table["pooled AUC"].to_numpy(dtype=float)
-    valid = ~((qc.pids[q, None] == gc.pids[g][None]) & (qc.camids[q, None] == gc.camids[g][None]))
+    valid = ~same_identity_and_camera(qc.pids[q], qc.camids[q], gc.pids[g], gc.camids[g])
     valid &= ~((qa[:, None, :] != ga[None, :, :]) & torch.as_tensor(np.isnan(auc))).any(-1)
     return blind_spot_breakdown(D.permute(1, 2, 0), qa, ga, auc < threshold, valid)
 
@@ -422,7 +424,7 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc: Localisation | Non
              "explained_vs_encoded")
     # a rank list and pair explanations for the first query with a wrong top-1 (else the first query)
     d = pairwise_distance(qc.embed, gc.embed).numpy()                       # (n, m)
-    keep = ~((gc.pids.numpy()[None] == qc.pids.numpy()[:, None]) & (gc.camids.numpy()[None] == qc.camids.numpy()[:, None]))
+    keep = ~same_identity_and_camera(qc.pids, qc.camids, gc.pids, gc.camids).numpy()
     d = np.where(keep, d, np.inf)
     order = np.argsort(d, axis=1, kind="stable")
     wrong = [i for i in range(len(qc)) if gc.pids[order[i, 0]] != qc.pids[i]]
