@@ -295,9 +295,9 @@ def blind_spot_breakdown(attr_dist,          # (n, m, M) attribute distances of 
         z = (qa[i0:i0 + query_chunk, None, :] != ga[None, :, :])[v]     # (r, M) differs
         D = dist[i0:i0 + query_chunk][v]                                 # (r, M)
         nd, differ_blind, zc = z.sum(-1), (z & blind).any(-1), z.to(torch.int8) * 2 - 1
-        for k in nd.unique().tolist():
+        for k in nd[nd > 0].unique().tolist():                            # N_d = 0: no group is about them
             for name, g in (("clear", (nd == k) & ~differ_blind), ("blind", (nd == k) & differ_blind)):
-                if k == 0 or not g.any():
+                if not g.any():
                     continue
                 ev = explanation_metrics(D[g][:, None, :], zc[g], everywhere_absent)
                 ne, nc = ev["num_pairs_e"], ev["num_pairs_c"]
