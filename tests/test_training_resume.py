@@ -12,20 +12,26 @@ import torch
 from amd_reid.checkpoint import load_checkpoint
 from amd_reid.datasets import make_toy_market
 
-SCRIPT = r'''
-import sys, time, torch
+SLOW_DOWN = r'''
+import time
+def slow_down(module, name):  # slow iterations, so that the test can kill the run in the middle of an epoch
+    real = getattr(module, name)
+    def slow(*a, **kw):
+        time.sleep(0.4)
+        return real(*a, **kw)
+    setattr(module, name, slow)
+'''
+
+SCRIPT = SLOW_DOWN + r'''
+import sys, torch
 import amd_reid.training as T
 torch.set_num_threads(1)
 data, out, mode = sys.argv[1:4]
 cfg = T.TargetConfig(size=(64, 32), p=2, k=2, pad=2, erasing=0.5, depth=18, pretrained=False,
                      classifier="circle", triplet_weight=1.0, lr=1e-3, warmup_iters=3, epochs=3,
                      freeze_backbone_iters=2, ckpt_every=1, eval_every=2, log_every=1, eval_batch_size=16)
-if mode == "slow":  # slow iterations, so that the test can kill the run in the middle of an epoch
-    real = T.target_loss
-    def slow_loss(*a, **kw):
-        time.sleep(0.4)
-        return real(*a, **kw)
-    T.target_loss = slow_loss
+if mode == "slow":
+    slow_down(T, "target_loss")
 T.train_target(cfg, data, out, resume=(mode == "resume"), progress=False)
 '''
 
@@ -38,16 +44,11 @@ def _run(script, *args, wait=True):
     subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
 
 
-def test_sigkill_then_resume_is_exact(tmp_path: Path):
-    data = make_toy_market(tmp_path / "toy", n_train=4, n_test=3, images_per_id=4, size=(64, 32))
-    script = tmp_path / "train.py"
-    script.write_text(SCRIPT)
-    _run(script, data, tmp_path / "straight", "fast")
-
-    killed = tmp_path / "killed"
-    proc = _run(script, data, killed, "slow", wait=False)
+def _kill_during_epoch_2(script, *args, out: Path):
+    "Start `script *args out slow`, SIGKILL it once epoch 2 has started; its last checkpoint is epoch 1's."
+    proc = _run(script, *args, out, "slow", wait=False)
     deadline = time.time() + 300
-    while not (killed / "last.pt").exists():  # wait for the checkpoint of epoch 1 ...
+    while not (out / "last.pt").exists():  # wait for the checkpoint of epoch 1 ...
         assert proc.poll() is None, proc.stderr.read().decode()
         assert time.time() < deadline, "no checkpoint appeared"
         time.sleep(0.05)
@@ -55,8 +56,17 @@ def test_sigkill_then_resume_is_exact(tmp_path: Path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    ck = load_checkpoint(killed / "last.pt")
-    assert ck["epoch"] == 1, "the run was not killed during epoch 2"
+    assert load_checkpoint(out / "last.pt")["epoch"] == 1, "the run was not killed during epoch 2"
+
+
+def test_sigkill_then_resume_is_exact(tmp_path: Path):
+    data = make_toy_market(tmp_path / "toy", n_train=4, n_test=3, images_per_id=4, size=(64, 32))
+    script = tmp_path / "train.py"
+    script.write_text(SCRIPT)
+    _run(script, data, tmp_path / "straight", "fast")
+
+    killed = tmp_path / "killed"
+    _kill_during_epoch_2(script, data, out=killed)
 
     _run(script, data, killed, "resume")
     a, b = load_checkpoint(tmp_path / "straight" / "last.pt"), load_checkpoint(killed / "last.pt")
@@ -68,20 +78,16 @@ def test_sigkill_then_resume_is_exact(tmp_path: Path):
     assert a["metrics"]["history"][-1]["mAP"] == b["metrics"]["history"][-1]["mAP"]
 
 
-INTERPRETER_SCRIPT = r'''
-import sys, time, torch
+INTERPRETER_SCRIPT = SLOW_DOWN + r'''
+import sys, torch
 import amd_reid.interpreter_training as I
 torch.set_num_threads(1)
 target, data, out, mode = sys.argv[1:5]
 cfg = I.InterpreterConfig(size=(64, 32), p=2, k=2, pad=2, erasing=0.5, pretrained=False, init_from_target=True,
                           with_classifier=True, lr=1e-4, warmup_iters=3, epochs=3, schedule="cosine",
                           ckpt_every=1, eval_every=2, log_every=1, eval_batch_size=16)
-if mode == "slow":  # slow iterations, so that the test can kill the run in the middle of an epoch
-    real = I.interpreter_loss
-    def slow_loss(*a, **kw):
-        time.sleep(0.4)
-        return real(*a, **kw)
-    I.interpreter_loss = slow_loss
+if mode == "slow":
+    slow_down(I, "interpreter_loss")
 I.train_interpreter(cfg, target, data, out, resume=(mode == "resume"), progress=False)
 '''
 
@@ -98,16 +104,7 @@ def test_interpreter_sigkill_then_resume_is_exact(tmp_path: Path):
     _run(script, target, data, tmp_path / "straight", "fast")
 
     killed = tmp_path / "killed"
-    proc = _run(script, target, data, killed, "slow", wait=False)
-    deadline = time.time() + 300
-    while not (killed / "last.pt").exists():
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.time() < deadline, "no checkpoint appeared"
-        time.sleep(0.05)
-    time.sleep(0.5)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert load_checkpoint(killed / "last.pt")["epoch"] == 1, "the run was not killed during epoch 2"
+    _kill_during_epoch_2(script, target, data, out=killed)
 
     _run(script, target, data, killed, "resume")
     a, b = load_checkpoint(tmp_path / "straight" / "last.pt"), load_checkpoint(killed / "last.pt")
