@@ -82,7 +82,7 @@ def _balance(N: Tensor, M: Tensor | int) -> Tensor:
     "λ = ½ ln(a/b), a = (M−N)s + 0.004, b = N(1−s) + 0.001, N clamped to [0, M − 0.1], s = √(N/M)."
     M = torch.as_tensor(M, dtype=N.dtype, device=N.device)
     Nc = torch.minimum(N.clamp_min(0.0), (M - 0.1).clamp_min(0.0))
-    sc = (Nc / M.clamp_min(1e-6)).clamp_min(0.0).sqrt()
+    sc = (Nc / M.clamp_min(1e-6)).sqrt()                                 # Nc >= 0 already
     return 0.5 * torch.log(((M - Nc) * sc + 0.004) / (Nc * (1 - sc) + 0.001))
 
 
