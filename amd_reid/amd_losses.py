@@ -12,7 +12,7 @@ from torch import Tensor
 
 # %% auto #0
 __all__ = ['pairwise_attr_distance', 'contributions', 'metric_distillation_loss', 'attribute_prior_terms', 'attribute_prior_loss',
-           'weighted_attribute_bce']
+           'weighted_attribute_bce', 'region_cells', 'region_prior_loss']
 
 # %% ../nbs/21_amd_losses.ipynb #a2b3c568
 def _fail(problem: str) -> None:
@@ -160,3 +160,28 @@ def weighted_attribute_bce(logits: Tensor,  # (B, M) attribute logits
     loss = F.binary_cross_entropy_with_logits(logits, positive.to(logits.dtype), reduction="none") * weight
     n_terms = (loss.detach() != 0).sum().clamp_min(1)
     return loss.sum() / n_terms
+
+# %% ../nbs/21_amd_losses.ipynb #a653e404
+def region_cells(regions: Tensor,  # (B, M, H, W) bool ground-truth regions, H, W multiples of h, w
+                 size: tuple[int, int],  # (h, w) of T's map
+                ) -> Tensor:  # (B, M, h, w) bool: the cells the region touches
+    "The cells of an (h, w) map that a region touches (any of their pixels in the region)."
+    B, M, H, W = regions.shape
+    h, w = size
+    if H % h or W % w:
+        _fail(f"regions of {H} x {W} pixels do not split into a {h} x {w} map")
+    return regions.bool().view(B, M, h, H // h, w, W // w).any(5).any(3)
+
+
+def region_prior_loss(masks: Tensor,  # (B, M, h, w) mask activations A_m > 0
+                      regions: Tensor,  # (B, M, H, W) bool ground-truth regions (H, W multiples of h, w)
+                     ) -> Tensor:  # scalar
+    "Mean share of a mask's mass outside the cells its attribute's region touches, over masks with a region."
+    if masks.dim() != 4 or regions.dim() != 4 or masks.shape[:2] != regions.shape[:2]:
+        _fail(f"masks (B, M, h, w) and regions (B, M, H, W) must agree in B and M, "
+              f"got {tuple(masks.shape)} and {tuple(regions.shape)}")
+    inside = region_cells(regions, masks.shape[-2:])                          # (B, M, h, w)
+    present = inside.flatten(-2).any(-1)                                      # (B, M)
+    mass = masks.flatten(-2)
+    outside = (mass * ~inside.flatten(-2)).sum(-1) / mass.sum(-1).clamp_min(1e-12)  # (B, M)
+    return (outside * present).sum() / present.sum().clamp_min(1)

@@ -18,8 +18,8 @@ from torchvision import transforms as T
 from .datasets import ImageRecord
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'load_image', 'build_transforms', 'ImageDataset', 'PKSampler', 'build_train_loader',
-           'build_test_loader']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'load_image', 'build_transforms', 'ImageDataset', 'RegionImageDataset', 'PKSampler',
+           'build_train_loader', 'build_test_loader']
 
 # %% ../nbs/03_data.ipynb #7194acba
 def load_image(path: str | Path) -> Image.Image:
@@ -66,6 +66,44 @@ class ImageDataset(Dataset):
         r = self.records[i]
         return {"img": self.transform(load_image(r.path)), "pid": r.pid, "camid": r.camid,
                 "attrs": torch.tensor(r.attrs, dtype=torch.float32), "index": i}  # a copy: records share arrays
+
+# %% ../nbs/03_data.ipynb #02f00c1f
+class RegionImageDataset(ImageDataset):
+    """Training images with their ground-truth regions: items also carry `regions` (M, h, w) bool, augmented
+    geometrically exactly as the image. `reader.labels(record)` gives the (H, W) integer part labels of a record's
+    image (0 = background), `reader.regions(labels)` the (M, H, W) bool regions they make (e.g. `RegionReader`)."""
+    def __init__(self, records: Sequence[ImageRecord], size: tuple[int, int], reader,
+                 flip: float = 0.5, pad: int = 10, erasing: float = 0.5, autoaugment: bool = False,
+                 mean=IMAGENET_MEAN, std=IMAGENET_STD):
+        from torchvision.transforms import v2
+        if autoaugment:
+            raise ValueError("AutoAugment cannot be combined with ground-truth regions (its geometric "
+                             "operations are not applied to masks); set autoaugment=False")
+        geometry = [v2.Resize(size, interpolation=v2.InterpolationMode.BICUBIC)]
+        if flip > 0:
+            geometry.append(v2.RandomHorizontalFlip(flip))
+        if pad > 0:
+            geometry += [v2.Pad(pad), v2.RandomCrop(size)]
+        self.records, self.reader = list(records), reader
+        self.geometry = v2.Compose(geometry)
+        self.normalise = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
+        self.erase = T.RandomErasing(p=erasing, value=0) if erasing > 0 else None
+
+    def __getitem__(self, i: int) -> dict:
+        from torchvision import tv_tensors
+        from torchvision.transforms.functional import pil_to_tensor
+        r = self.records[i]
+        img = tv_tensors.Image(pil_to_tensor(load_image(r.path)))                       # (3, H, W) uint8
+        labels = np.asarray(self.reader.labels(r))
+        if labels.shape != tuple(img.shape[1:]):
+            raise ValueError(f"{r.path}: part labels of size {labels.shape} for an image of size {tuple(img.shape[1:])}")
+        img, labels = self.geometry(img, tv_tensors.Mask(torch.from_numpy(labels.astype(np.int64))))
+        regions = torch.as_tensor(self.reader.regions(labels.as_subclass(torch.Tensor).numpy()), dtype=torch.bool)
+        x = self.normalise(img).as_subclass(torch.Tensor)
+        if self.erase is not None:
+            x = self.erase(x)
+        return {"img": x, "regions": regions, "pid": r.pid, "camid": r.camid,
+                "attrs": torch.tensor(r.attrs, dtype=torch.float32), "index": i}
 
 # %% ../nbs/03_data.ipynb #d01b18b8
 class PKSampler(Sampler[int]):
@@ -116,9 +154,11 @@ class PKSampler(Sampler[int]):
 # %% ../nbs/03_data.ipynb #ee545b0c
 def build_train_loader(records: Sequence[ImageRecord], size: tuple[int, int], p: int, k: int,
                        num_workers: int = 0, seed: int = 0, rank: int = 0, world_size: int = 1,
-                       **augment) -> DataLoader:
-    "P x K batches of augmented training images; call `loader.sampler.set_epoch(e)` every epoch."
-    ds = ImageDataset(records, build_transforms(size, is_train=True, **augment))
+                       regions=None, **augment) -> DataLoader:
+    """P x K batches of augmented training images; call `loader.sampler.set_epoch(e)` every epoch.
+    With a `regions` reader (see `RegionImageDataset`), batches also carry the augmented `regions` (B, M, h, w)."""
+    ds = ImageDataset(records, build_transforms(size, is_train=True, **augment)) if regions is None \
+        else RegionImageDataset(records, size, regions, **augment)
     sampler = PKSampler([r.pid for r in records], p, k, seed=seed, rank=rank, world_size=world_size)
     return DataLoader(ds, batch_size=p * k, sampler=sampler, drop_last=True, num_workers=num_workers,
                       persistent_workers=False, pin_memory=torch.cuda.is_available())

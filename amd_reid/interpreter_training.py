@@ -18,13 +18,14 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from .amd_losses import (attribute_prior_loss, metric_distillation_loss, pairwise_attr_distance,
-                                 weighted_attribute_bce)
+                                 region_prior_loss, weighted_attribute_bce)
 from .attributes import colour_groups, positive_ratio
 from .checkpoint import atomic_write, capture_rng_state, load_checkpoint, load_state_dict_strict, \
     restore_rng_state, save_checkpoint
 from .data import build_train_loader
 from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset, parse_market_name
 from .interpreter import AMDInterpreter
+from .synthmarket import RegionReader, has_regions
 from .training import (TargetConfig, TARGET_PRESETS, _init_distributed, _mean_over_ranks, _MetricsLog,
                                _stop_non_finite, _default_device, build_target, load_target, lr_factor,
                                plot_training_log)
@@ -56,6 +57,7 @@ class InterpreterConfig:
     md_weight: float = 1.0
     apl_weight: float = 10.0
     colour_terms: bool = True         # APL's colour-group terms (Market's up* / down* colours)
+    region_prior: float = 0.0         # weight of the localisation prior (not in the paper; needs SynthMarket's regions)
     bce_weight: float = 100.0         # attribute classification (only with the classifier)
     # optimisation
     lr: float = 1e-4
@@ -81,6 +83,9 @@ class InterpreterConfig:
         if self.p < 2 or self.k < 1: problems.append(f"need p >= 2 and k >= 1, got p={self.p}, k={self.k}")
         if self.schedule not in ("cosine", "multistep"): problems.append(f"schedule {self.schedule!r}")
         if self.epochs < 1: problems.append(f"epochs must be >= 1, got {self.epochs}")
+        if self.region_prior < 0: problems.append(f"region_prior must be >= 0, got {self.region_prior}")
+        if self.region_prior > 0 and self.autoaugment:
+            problems.append("region_prior needs autoaugment off (its geometric operations are not applied to regions)")
         if self.pretrained and self.init_from_target:
             problems.append("pretrained and init_from_target both set: the tail starts from one of them")
         if min(self.ckpt_every, self.eval_every, self.log_every) < 1:
@@ -105,8 +110,10 @@ INTERPRETER_PRESETS: dict[str, InterpreterConfig] = {
 # %% ../nbs/23_interpreter_training.ipynb #38418626
 def interpreter_loss(out: dict[str, torch.Tensor], attrs: torch.Tensor, cfg: InterpreterConfig,
                      groups: dict[str, list[int]] | None = None,
-                     pos_ratio: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    "Total loss and its terms for one batch: dict(md, apl[, bce])."
+                     pos_ratio: torch.Tensor | None = None,
+                     regions: torch.Tensor | None = None,  # (B, M, H, W) bool, for the localisation prior
+                     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    "Total loss and its terms for one batch: dict(md, apl[, bce][, loc])."
     emb = out["embed"].float()                                               # (B, C)
     with torch.no_grad():
         dist = pairwise_attr_distance(emb[:, None])[..., 0]                  # (B, B) T's distances
@@ -117,6 +124,11 @@ def interpreter_loss(out: dict[str, torch.Tensor], attrs: torch.Tensor, cfg: Int
     if "attr_logits" in out and cfg.bce_weight > 0:
         terms["bce"] = weighted_attribute_bce(out["attr_logits"].float(), attrs, pos_ratio)
         loss = loss + cfg.bce_weight * terms["bce"]
+    if cfg.region_prior > 0:
+        if regions is None:
+            raise ValueError("region_prior > 0 needs the batch's ground-truth regions")
+        terms["loc"] = region_prior_loss(out["masks"].float(), regions)
+        loss = loss + cfg.region_prior * terms["loc"]
     return loss, terms
 
 # %% ../nbs/23_interpreter_training.ipynb #bb883cc9
@@ -210,9 +222,15 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     groups = colour_groups(names)
     pos_ratio = torch.as_tensor(training_positive_ratio(data, train_records).to_numpy(copy=True),
                                 dtype=torch.float32, device=device)
+    reader = None
+    if cfg.region_prior > 0:
+        if not has_regions(data_root):
+            raise ValueError(f"{data_root}: region_prior = {cfg.region_prior} needs ground-truth regions (a SynthMarket "
+                             f"folder with regions/); real data sets have none, set region_prior=0")
+        reader = RegionReader(Path(data_root))
     loader = build_train_loader(train_records, cfg.size, cfg.p // world, cfg.k, num_workers=cfg.num_workers,
-                                seed=cfg.seed, rank=rank, world_size=world, flip=cfg.flip, pad=cfg.pad,
-                                erasing=cfg.erasing, autoaugment=cfg.autoaugment)
+                                seed=cfg.seed, rank=rank, world_size=world, regions=reader, flip=cfg.flip,
+                                pad=cfg.pad, erasing=cfg.erasing, autoaugment=cfg.autoaugment)
     iters_per_epoch = loader.sampler.num_batches()  # of epoch 0; others may differ by a batch or so
     total_iters = cfg.epochs * iters_per_epoch           # nominal, for the schedule and the progress bar
 
@@ -273,7 +291,8 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
             attrs = batch["attrs"].to(device, non_blocking=True)            # (B, M) -1/+1
             with torch.autocast(device.type, enabled=use_amp):
                 out = net(imgs)
-            loss, terms = interpreter_loss(out, attrs, cfg, groups, pos_ratio)
+            regions = batch["regions"].to(device, non_blocking=True) if reader is not None else None  # (B, M, H, W)
+            loss, terms = interpreter_loss(out, attrs, cfg, groups, pos_ratio, regions)
             values = _mean_over_ranks(torch.stack([loss.detach(), *[t.detach() for t in terms.values()]]).float(), world)
             if not torch.isfinite(values).all():
                 bar.close()

@@ -23,6 +23,7 @@ from .data import build_test_loader
 from .explain import (ExplanationCache, build_cache, explain_pair, gradcam_distance, localisation_scores)
 from .explain_metrics import REFERENCE_ALPHAS, evaluate_explanations
 from .interpreter_training import INTERPRETER_PRESETS, load_interpreter, train_interpreter
+from .mask_ablation import mask_ablation
 from .metrics import same_identity_and_camera
 from .training import TARGET_PRESETS, load_target, train_target
 
@@ -327,6 +328,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     if probe is not None:
         probe = (probe[0], explained_vs_encoded(probe[1], ev, qc, gc))
         blind = blind_spots(qc, gc, probe[1])
+    ablation = mask_ablation(interp, ds.query, ds.gallery, qc, gc, data, progress=progress)
     timings["evaluation"] = time.perf_counter() - t0
 
     _log("[6/6] figures and tables")
@@ -340,6 +342,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
         atomic_write(figures / "localisation.csv", lambda f: f.write(loc.table.round(4).to_csv()), "w")
         atomic_write(figures / "target_probe.csv", lambda f: f.write(probe[1].round(4).to_csv()), "w")
         atomic_write(figures / "blind_spots.csv", lambda f: f.write(blind[0].round(2).to_csv()), "w")
+    atomic_write(figures / "mask_ablation.csv", lambda f: f.write(ablation.round(2).to_csv()), "w")
     if versus is not None:
         atomic_write(figures / "localisation_vs_gradcam.csv", lambda f: f.write(versus.round(4).to_csv()), "w")
     written = write_figures(ds, target, interp, qc, gc, ev, table, loc, out, figures, alpha, versus, probe,
@@ -350,6 +353,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     summary = {"table": table.round(2).to_dict(orient="index"), "alpha_validation": alpha,
                "reweighting": reweight.round(3).to_dict(orient="index"),
                "blind_spots": None if blind is None else {k: round(v, 2) for k, v in blind[1].items()},
+               "mask_ablation": ablation.round(2).to_dict(orient="index"),
                "timings_s": {k: round(v, 1) for k, v in timings.items()}, "peak_memory_gb": round(peak_gb, 2),
                "figures": [str(p) for p in written], "data": str(data), "run": str(out),
                "target_preset": target_preset, "interpreter_preset": interpreter_preset}
@@ -357,7 +361,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     _log(to_markdown(table))
     _log(f"done in {timings['total']:.0f} s (peak memory {peak_gb:.2f} GB); figures and tables in {figures}/")
     return {"table": table, "evaluation": ev, "localisation": None if loc is None else loc.table,
-            "gradcam": versus, "probe": None if probe is None else probe[1], "blind_spots": blind, "alpha": alpha,
+            "gradcam": versus, "probe": None if probe is None else probe[1], "blind_spots": blind, "mask_ablation": ablation, "alpha": alpha,
             "reweighting": reweight, "summary": summary}
 
 # %% ../nbs/35_pipeline.ipynb #af92ad38

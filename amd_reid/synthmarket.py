@@ -26,7 +26,8 @@ __all__ = ['UP_COLOURS', 'DOWN_COLOURS', 'MARKET_STATS', 'MARKET_FIELD_ORDER', '
            'ATTRIBUTE_PARTS', 'PART_TABLE', 'H', 'W', 'SS', 'N_CAMERAS', 'VIEWS', 'Pt', 'PRESETS', 'FOLDERS',
            'measure_market_statistics', 'sample_identity', 'sample_identities', 'Appearance', 'appearance',
            'identity_appearance', 'regions_from_labels', 'draw_person', 'Camera', 'camera', 'background', 'render',
-           'SynthPreset', 'plan_synthmarket', 'render_file', 'make_synthmarket', 'load_part_labels', 'load_regions']
+           'SynthPreset', 'plan_synthmarket', 'render_file', 'make_synthmarket', 'load_part_labels', 'load_regions',
+           'has_regions', 'RegionReader']
 
 # %% ../nbs/02_synthmarket.ipynb #1734e3b5
 UP_COLOURS = ("black", "blue", "gray", "green", "purple", "red", "white", "yellow")
@@ -806,3 +807,22 @@ def load_part_labels(dataset_root: str | Path, image_path: str | Path) -> np.nda
 def load_regions(dataset_root: str | Path, image_path: str | Path) -> np.ndarray:
     "(M, H, W) bool ground-truth region of each attribute (MARKET_ATTRIBUTES order) in one image."
     return regions_from_labels(load_part_labels(dataset_root, image_path))
+
+
+def has_regions(dataset_root: str | Path) -> bool:
+    "Whether `dataset_root` carries ground-truth regions (a SynthMarket folder does, real data sets do not)."
+    return (Path(dataset_root) / "regions").is_dir()
+
+
+@dataclass(frozen=True)
+class RegionReader:
+    """The regions of the images of the SynthMarket folder `root`, in two steps: `labels(record)`, the (H, W) part
+    labels (one small map to augment with the image), then `regions(labels)`, the (M, H, W) bool regions.
+    Picklable, for loader workers."""
+    root: Path
+
+    def labels(self, record) -> np.ndarray:
+        return load_part_labels(self.root, record.path)
+
+    def regions(self, labels: np.ndarray) -> np.ndarray:
+        return regions_from_labels(np.asarray(labels))
