@@ -26,7 +26,7 @@ from .data import build_train_loader
 from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset, parse_market_name
 from .interpreter import AMDInterpreter
 from .synthmarket import RegionReader, has_regions
-from .training import (TargetConfig, TARGET_PRESETS, _init_distributed, _mean_over_ranks, _MetricsLog,
+from .training import (TargetConfig, TARGET_PRESETS, _check_resumable, _init_distributed, _mean_over_ranks, _MetricsLog,
                                _stop_non_finite, _default_device, build_target, load_target, lr_factor,
                                plot_training_log)
 
@@ -193,9 +193,6 @@ def training_positive_ratio(data: ReIDFolder, records: Sequence[ImageRecord]) ->
     return positive_ratio(data.attributes.loc[seen])
 
 # %% ../nbs/23_interpreter_training.ipynb #75df0e60
-_FREE_TO_CHANGE = {"num_workers", "ckpt_every", "eval_every", "log_every", "eval_batch_size"}
-
-
 def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root: str | Path, out_dir: str | Path,
                       resume: bool = False, device: str | torch.device | None = None,
                       progress: bool = True, evaluate: bool = True) -> tuple[AMDInterpreter, dict]:
@@ -244,13 +241,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     it, start_epoch, history, train_seconds, ckpt_it = 0, 0, [], 0.0, None
     if resume and last.exists():
         ck = load_checkpoint(last)
-        saved = ck["config"] or {}
-        diff = {k: (saved.get(k), v) for k, v in cfg.to_dict().items() if k not in _FREE_TO_CHANGE and saved.get(k) != v}
-        if diff:
-            raise ValueError(f"{last}: cannot resume with a different config: " + ", ".join(
-                f"{k} was {a!r}, now {b!r}" for k, (a, b) in diff.items()))
-        if len(ck["rng_state"]["ranks"]) != world:
-            raise ValueError(f"{last}: the run used {len(ck['rng_state']['ranks'])} process(es), this one has {world}")
+        _check_resumable(cfg, ck, last, world)
         own = interp.own_state_dict()
         load_state_dict_strict(interp, {**{k: v for k, v in interp.state_dict().items() if k not in own},
                                         **ck["model_state"]}, source=str(last))

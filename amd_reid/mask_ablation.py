@@ -32,7 +32,7 @@ def ablate_masks(masks: torch.Tensor,  # (B, M, h, w) mask activations A_m (>= 0
                  regions: torch.Tensor | None = None,  # (B, M, H, W) bool ground-truth regions ('region'), H, W multiples of h, w
                  generator: torch.Generator | None = None,  # for 'shuffled'
                  ) -> torch.Tensor:
-    "Masks with the same mean per map and another layout (see the table above): (B, M, h, w) -> (B, M, h, w)."
+    "Masks with the same mean per map and another layout (flat, shuffled cells, or spread over the region): (B, M, h, w) -> same."
     if how not in ABLATIONS:
         raise ValueError(f"unknown mask ablation {how!r}; expected one of {ABLATIONS}")
     if how == "interpreter":

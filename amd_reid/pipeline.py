@@ -25,7 +25,7 @@ from .explain_metrics import REFERENCE_ALPHAS, evaluate_explanations
 from .interpreter_training import INTERPRETER_PRESETS, load_interpreter, train_interpreter
 from .mask_ablation import mask_ablation
 from .metrics import same_identity_and_camera
-from .training import TARGET_PRESETS, load_target, train_target
+from .training import TARGET_PRESETS, load_target, saved_config, train_target
 
 # %% auto #0
 __all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_target', 'ensure_interpreter', 'ensure_cache', 'Localisation',
@@ -43,8 +43,9 @@ def _run_state(run_dir: Path, cfg) -> str:
     if not last.exists():
         return "new"
     ck = load_checkpoint(last)
-    if ck["config"] != cfg.to_dict():
-        changed = sorted(k for k, v in cfg.to_dict().items() if ck["config"].get(k) != v)
+    saved = saved_config(type(cfg), ck["config"])   # fields added since the run was saved: their defaults
+    if saved != cfg.to_dict():
+        changed = sorted(k for k, v in cfg.to_dict().items() if saved.get(k) != v)
         raise ValueError(f"{run_dir} holds a run with a different configuration (changed: {changed}); "
                          f"choose another output folder or delete it")
     return "finished" if ck["epoch"] >= cfg.epochs else "partial"

@@ -32,7 +32,7 @@ from .metrics import evaluate_rank, extract_features, pairwise_distance
 
 # %% auto #0
 __all__ = ['TARGET_PRESETS', 'TargetConfig', 'lr_factor', 'build_target', 'load_target', 'target_loss', 'evaluate_target',
-           'read_log', 'plot_training_log', 'train_target']
+           'read_log', 'plot_training_log', 'train_target', 'saved_config']
 
 # %% ../nbs/15_training.ipynb #eced0a6d
 @dataclass(frozen=True)
@@ -450,8 +450,20 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
 _FREE_TO_CHANGE = {"num_workers", "ckpt_every", "eval_every", "log_every", "eval_batch_size"}
 
 
-def _check_resumable(cfg: TargetConfig, ck: dict, path: Path, world: int) -> None:
-    saved = ck["config"] or {}
+def saved_config(cls, saved: dict | None) -> dict:
+    """A checkpoint's config as this version of the config class `cls` writes it: fields added since the checkpoint
+    was written take their defaults -- a new field always defaults to the old behaviour -- so that the run can
+    still be resumed or reused. A field this version does not know is kept as it is (and shows as a change)."""
+    if not saved:
+        return {}
+    if set(saved) - {f.name for f in fields(cls)}:
+        return dict(saved)
+    return cls.from_dict(saved).to_dict()
+
+
+def _check_resumable(cfg, ck: dict, path: Path, world: int) -> None:
+    "Refuse to resume the checkpoint `ck` at `path` with another config (`TargetConfig` or `InterpreterConfig`)."
+    saved = saved_config(type(cfg), ck["config"])
     now = cfg.to_dict()
     diff = {k: (saved.get(k), now[k]) for k in now if k not in _FREE_TO_CHANGE and saved.get(k) != now[k]}
     if diff:
