@@ -69,8 +69,8 @@ class ImageDataset(Dataset):
 
 # %% ../nbs/03_data.ipynb #02f00c1f
 class RegionImageDataset(ImageDataset):
-    """Training images with their ground-truth regions: items also carry `regions` (M, h, w) bool, augmented
-    geometrically exactly as the image. `reader.labels(record)` gives the (H, W) integer part labels of a record's
+    """Training images with their ground-truth regions: items also carry `regions` (M, H, W) bool at the training
+    size (H, W) = `size`, augmented geometrically exactly as the image. `reader.labels(record)` gives the (H, W) integer part labels of a record's
     image (0 = background), `reader.regions(labels)` the (M, H, W) bool regions they make (e.g. `RegionReader`)."""
     def __init__(self, records: Sequence[ImageRecord], size: tuple[int, int], reader,
                  flip: float = 0.5, pad: int = 10, erasing: float = 0.5, autoaugment: bool = False,
@@ -156,7 +156,8 @@ def build_train_loader(records: Sequence[ImageRecord], size: tuple[int, int], p:
                        num_workers: int = 0, seed: int = 0, rank: int = 0, world_size: int = 1,
                        regions=None, **augment) -> DataLoader:
     """P x K batches of augmented training images; call `loader.sampler.set_epoch(e)` every epoch.
-    With a `regions` reader (see `RegionImageDataset`), batches also carry the augmented `regions` (B, M, h, w)."""
+    With a `regions` reader (see `RegionImageDataset`), batches also carry the augmented `regions` (B, M, H, W) bool
+    at the training size."""
     ds = ImageDataset(records, build_transforms(size, is_train=True, **augment)) if regions is None \
         else RegionImageDataset(records, size, regions, **augment)
     sampler = PKSampler([r.pid for r in records], p, k, seed=seed, rank=rank, world_size=world_size)

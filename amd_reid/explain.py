@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .amd_losses import region_cells
 from .attributes import MARKET_ATTRIBUTES
 from .data import build_test_loader, build_transforms, load_image
 from .datasets import ImageRecord
@@ -197,7 +198,7 @@ def localisation_scores(masks: torch.Tensor, regions: torch.Tensor) -> dict[str,
                          f"(need (n, M, H, W) with H, W multiples of h, w)")
     reg = regions.bool()
     present = reg.flatten(-2).any(-1)                                           # (n, M)
-    cells = F.adaptive_max_pool2d(reg.float().flatten(0, 1), (h, w)).view(n, M, h * w) > 0  # region per cell
+    cells = region_cells(reg, (h, w)).flatten(-2)                              # (n, M, h*w) cells it touches
     peak = masks.float().flatten(-2).argmax(-1)                                 # (n, M)
     hit = cells.gather(-1, peak[..., None])[..., 0] & present                   # (n, M)
     up = upsample_masks(masks, (H, W)).clamp_min(0)                             # (n, M, H, W)

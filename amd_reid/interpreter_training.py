@@ -209,8 +209,15 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     if tuple(tcfg.size) != tuple(cfg.size):
         raise ValueError(f"{target_ckpt}: the target was trained at {tuple(tcfg.size)}, the interpreter config "
                          f"says {tuple(cfg.size)}; use size={tcfg.size[0]},{tcfg.size[1]}")
+    if cfg.region_prior > 0 and not has_regions(data_root):
+        raise ValueError(f"{data_root}: region_prior = {cfg.region_prior} needs ground-truth regions (a SynthMarket "
+                         f"folder with regions/); real data sets have none, set region_prior=0")
+    ck = load_checkpoint(last) if resume and last.exists() else None
+    if ck is not None:
+        _check_resumable(cfg, ck, last, world)     # before anything is written: a refused resume changes nothing
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
+        for tmp in out_dir.glob(".*.tmp"): tmp.unlink()  # left by a run killed while writing a file
         atomic_write(out_dir / "config.json", lambda f: f.write(json.dumps(cfg.to_dict(), indent=2) + "\n"), "w")
 
     data = open_dataset(data_root)
@@ -219,12 +226,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     groups = colour_groups(names)
     pos_ratio = torch.as_tensor(training_positive_ratio(data, train_records).to_numpy(copy=True),
                                 dtype=torch.float32, device=device)
-    reader = None
-    if cfg.region_prior > 0:
-        if not has_regions(data_root):
-            raise ValueError(f"{data_root}: region_prior = {cfg.region_prior} needs ground-truth regions (a SynthMarket "
-                             f"folder with regions/); real data sets have none, set region_prior=0")
-        reader = RegionReader(Path(data_root))
+    reader = RegionReader(Path(data_root)) if cfg.region_prior > 0 else None
     loader = build_train_loader(train_records, cfg.size, cfg.p // world, cfg.k, num_workers=cfg.num_workers,
                                 seed=cfg.seed, rank=rank, world_size=world, regions=reader, flip=cfg.flip,
                                 pad=cfg.pad, erasing=cfg.erasing, autoaugment=cfg.autoaugment)
@@ -239,9 +241,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
 
     it, start_epoch, history, train_seconds, ckpt_it = 0, 0, [], 0.0, None
-    if resume and last.exists():
-        ck = load_checkpoint(last)
-        _check_resumable(cfg, ck, last, world)
+    if ck is not None:
         own = interp.own_state_dict()
         load_state_dict_strict(interp, {**{k: v for k, v in interp.state_dict().items() if k not in own},
                                         **ck["model_state"]}, source=str(last))

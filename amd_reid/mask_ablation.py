@@ -57,34 +57,38 @@ def ablate_masks(masks: torch.Tensor,  # (B, M, h, w) mask activations A_m (>= 0
 
 # %% ../nbs/26_mask_ablation.ipynb #f1341e33
 @torch.no_grad()
-def ablated_embeddings(interpreter: AMDInterpreter, records: Sequence[ImageRecord], how: str,
+def ablated_embeddings(interpreter: AMDInterpreter, records: Sequence[ImageRecord], hows: Sequence[str],
                        data_root: str | Path | None = None,  # SynthMarket folder with regions/ ('region')
-                       batch_size: int = 64, seed: int = 0, progress: bool = True) -> torch.Tensor:
-    "Attribute embeddings f_m (n, M, C) float16 of `records` with the masks ablated by `how`."
+                       batch_size: int = 64, seed: int = 0, progress: bool = True) -> dict[str, torch.Tensor]:
+    """`{how: attribute embeddings f_m (n, M, C) float16}` of `records` with the masks ablated by each of `hows`,
+    from one forward pass per batch (memory: n x M x C x 2 bytes per ablation)."""
     from tqdm.auto import tqdm
-    if how == "region":
-        if data_root is None or not has_regions(data_root):
-            raise ValueError(f"mask ablation 'region' needs a SynthMarket folder with regions/, got {data_root}")
+    for how in hows:
+        if how not in ABLATIONS:
+            raise ValueError(f"unknown mask ablation {how!r}; expected one of {ABLATIONS}")
+    if "region" in hows and (data_root is None or not has_regions(data_root)):
+        raise ValueError(f"mask ablation 'region' needs a SynthMarket folder with regions/, got {data_root}")
     device = next(interpreter.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     was = interpreter.training
     interpreter.eval()
-    out, done = [], 0
+    out, done = {how: [] for how in hows}, 0
     try:
         loader = build_test_loader(records, model_input_size(interpreter), batch_size)
-        for batch in tqdm(loader, desc=f"masks: {how}", disable=not progress, leave=False):
+        for batch in tqdm(loader, desc="ablated masks", disable=not progress, leave=False):
             x2, fmap, _ = interpreter.target_forward(batch["img"].to(device))
             masks = mask_activation(interpreter.mask_logits(x2))                      # (B, M, h, w)
             regions = None
-            if how == "region":
+            if "region" in hows:
                 regions = torch.from_numpy(np.stack([load_regions(data_root, r.path)
                                                      for r in records[done:done + len(masks)]])).to(device)
-            masks = ablate_masks(masks, how, regions, generator)
-            out.append(interpreter.attribute_embeddings(fmap, masks).half().cpu())
+            for how in hows:
+                ablated = ablate_masks(masks, how, regions, generator)
+                out[how].append(interpreter.attribute_embeddings(fmap, ablated).half().cpu())
             done += len(masks)
     finally:
         interpreter.train(was)
-    return torch.cat(out)
+    return {how: torch.cat(parts) for how, parts in out.items()}
 
 # %% ../nbs/26_mask_ablation.ipynb #f4ee0dc0
 def mask_ablation(interpreter: AMDInterpreter,
@@ -94,16 +98,15 @@ def mask_ablation(interpreter: AMDInterpreter,
                   batch_size: int = 64, progress: bool = True) -> pd.DataFrame:
     "ADRE, interpreter mAP and explanation metrics (percent) with each mask ablation; one row per ablation."
     with_regions = data_root is not None and has_regions(data_root)
+    hows = [how for how in hows if how != "region" or with_regions]
+    ablated = [h for h in hows if h != "interpreter"]
+    q_embs, g_embs = (ablated_embeddings(interpreter, recs, ablated, data_root, batch_size, seed=seed,
+                                         progress=progress)                 # query and gallery: other shuffles
+                      for recs, seed in ((query, 0), (gallery, 1)))
+    q_embs["interpreter"], g_embs["interpreter"] = q_cache.attr_embed, g_cache.attr_embed
     rows = {}
     for how in hows:
-        if how == "region" and not with_regions:
-            continue
-        if how == "interpreter":
-            q_emb, g_emb = q_cache.attr_embed, g_cache.attr_embed
-        else:
-            q_emb, g_emb = (ablated_embeddings(interpreter, recs, how, data_root, batch_size, progress=progress)
-                            for recs in (query, gallery))
-        ev = evaluate_explanations(q_emb, g_emb, q_cache.embed, g_cache.embed, q_cache.pids, g_cache.pids,
+        ev = evaluate_explanations(q_embs[how], g_embs[how], q_cache.embed, g_cache.embed, q_cache.pids, g_cache.pids,
                                    q_cache.camids, g_cache.camids, q_cache.attrs, g_cache.attrs, progress=False)
         rows[how] = {"ADRE": ev["adre"], "interpreter mAP": 100 * ev["interpreter"]["mAP"],
                      "X-mAP_e": 100 * ev["xmap_e"], "X-mAP_c": 100 * ev["xmap_c"],

@@ -25,7 +25,7 @@ from .explain_metrics import REFERENCE_ALPHAS, evaluate_explanations
 from .interpreter_training import INTERPRETER_PRESETS, load_interpreter, train_interpreter
 from .mask_ablation import mask_ablation
 from .metrics import same_identity_and_camera
-from .training import TARGET_PRESETS, load_target, saved_config, train_target
+from .training import TARGET_PRESETS, config_changes, load_target, train_target
 
 # %% auto #0
 __all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_target', 'ensure_interpreter', 'ensure_cache', 'Localisation',
@@ -43,11 +43,10 @@ def _run_state(run_dir: Path, cfg) -> str:
     if not last.exists():
         return "new"
     ck = load_checkpoint(last)
-    saved = saved_config(type(cfg), ck["config"])   # fields added since the run was saved: their defaults
-    if saved != cfg.to_dict():
-        changed = sorted(k for k, v in cfg.to_dict().items() if saved.get(k) != v)
-        raise ValueError(f"{run_dir} holds a run with a different configuration (changed: {changed}); "
-                         f"choose another output folder or delete it")
+    changed = config_changes(cfg, ck["config"])      # fields added since the run was saved take their defaults
+    if changed:
+        raise ValueError(f"{run_dir} holds a run with a different configuration (" + ", ".join(
+            f"{k} was {a!r}, now {b!r}" for k, (a, b) in changed.items()) + "); choose another output folder or delete it")
     return "finished" if ck["epoch"] >= cfg.epochs else "partial"
 
 

@@ -784,9 +784,15 @@ def make_synthmarket(root: str | Path, preset: str = "small", seed: int = 0, pro
 
 # %% ../nbs/02_synthmarket.ipynb #9528e1bb
 @lru_cache(maxsize=8)
-def _open_regions(path: str, mtime_ns: int):
+def _open_regions(path: str, mtime_ns: int, pid: int):
     npz = np.load(path)       # members are read lazily, one image at a time
     return npz, set(npz.files)
+
+
+def _regions_file(z: Path):
+    """The open regions file `z` and its member names. One handle per process: loader workers forked after the
+    parent read regions must not share its file offset (their reads would interleave)."""
+    return _open_regions(str(z), z.stat().st_mtime_ns, os.getpid())
 
 
 def load_part_labels(dataset_root: str | Path, image_path: str | Path) -> np.ndarray:
@@ -798,7 +804,7 @@ def load_part_labels(dataset_root: str | Path, image_path: str | Path) -> np.nda
         if not z.is_file():
             raise FileNotFoundError(f"{z} not found: {root} is not a SynthMarket folder with regions "
                                     f"(make_synthmarket writes them; real Market-1501 has none)")
-        npz, stems = _open_regions(str(z), z.stat().st_mtime_ns)
+        npz, stems = _regions_file(z)
         if image_path.stem in stems:
             return npz[image_path.stem]
     raise KeyError(f"{root / 'regions'}: no regions for image {image_path.name!r} (searched {folders})")

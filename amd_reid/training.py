@@ -32,7 +32,7 @@ from .metrics import evaluate_rank, extract_features, pairwise_distance
 
 # %% auto #0
 __all__ = ['TARGET_PRESETS', 'TargetConfig', 'lr_factor', 'build_target', 'load_target', 'target_loss', 'evaluate_target',
-           'read_log', 'plot_training_log', 'train_target', 'saved_config']
+           'read_log', 'plot_training_log', 'train_target', 'saved_config', 'config_changes']
 
 # %% ../nbs/15_training.ipynb #eced0a6d
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class TargetConfig:
         unknown = [k for k in d if k not in names]
         if unknown:
             hints = {k: difflib.get_close_matches(k, names, 1) for k in unknown}
-            raise ValueError("unknown TargetConfig key(s): " + ", ".join(
+            raise ValueError(f"unknown {cls.__name__} key(s): " + ", ".join(
                 f"{k!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for k, h in hints.items()))
         return cls(**d)
 
@@ -331,6 +331,9 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
                               f"to continue it, or choose another out_dir")
     if cfg.p % world:
         raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
+    ck = load_checkpoint(last) if resume and last.exists() else None
+    if ck is not None:
+        _check_resumable(cfg, ck, last, world)     # before anything is written: a refused resume changes nothing
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
         for tmp in out_dir.glob(".*.tmp"): tmp.unlink()  # left by a run killed while writing a file
@@ -357,9 +360,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
 
     # resume: weights, optimiser, scaler, RNG, iteration
     it, start_epoch, history, train_seconds, ckpt_it = 0, 0, [], 0.0, None
-    if resume and last.exists():
-        ck = load_checkpoint(last)
-        _check_resumable(cfg, ck, last, world)
+    if ck is not None:
         load_state_dict_strict(model, ck["model_state"], source=str(last))
         optimizer.load_state_dict(ck["optimizer_state"])
         if use_amp and ck["scaler_state"]: scaler.load_state_dict(ck["scaler_state"])
@@ -453,7 +454,8 @@ _FREE_TO_CHANGE = {"num_workers", "ckpt_every", "eval_every", "log_every", "eval
 def saved_config(cls, saved: dict | None) -> dict:
     """A checkpoint's config as this version of the config class `cls` writes it: fields added since the checkpoint
     was written take their defaults -- a new field always defaults to the old behaviour -- so that the run can
-    still be resumed or reused. A field this version does not know is kept as it is (and shows as a change)."""
+    still be resumed or reused. A field this version does not know (a checkpoint of a newer version) is kept as it
+    is, and `config_changes` reports it as a change."""
     if not saved:
         return {}
     if set(saved) - {f.name for f in fields(cls)}:
@@ -461,11 +463,18 @@ def saved_config(cls, saved: dict | None) -> dict:
     return cls.from_dict(saved).to_dict()
 
 
+def config_changes(cfg, saved: dict | None) -> dict:
+    """`{field: (saved value, value in cfg)}` for every field a run saved with config `saved` would change under
+    `cfg`, fields free to change (workers, logging and checkpoint intervals) aside. A field only one side has
+    counts: missing in `cfg` (a newer version wrote the run) it shows as `(value, None)`."""
+    saved, now = saved_config(type(cfg), saved), cfg.to_dict()
+    return {k: (saved.get(k), now.get(k)) for k in sorted(set(saved) | set(now))
+            if k not in _FREE_TO_CHANGE and saved.get(k) != now.get(k)}
+
+
 def _check_resumable(cfg, ck: dict, path: Path, world: int) -> None:
     "Refuse to resume the checkpoint `ck` at `path` with another config (`TargetConfig` or `InterpreterConfig`)."
-    saved = saved_config(type(cfg), ck["config"])
-    now = cfg.to_dict()
-    diff = {k: (saved.get(k), now[k]) for k in now if k not in _FREE_TO_CHANGE and saved.get(k) != now[k]}
+    diff = config_changes(cfg, ck["config"])
     if diff:
         raise ValueError(f"{path}: cannot resume with a different config: " + ", ".join(
             f"{k} was {a!r}, now {b!r}" for k, (a, b) in diff.items())
