@@ -90,7 +90,7 @@ def cmd_demo(args) -> int:
     "The main job on the embedded default: SynthMarket small, CPU."
     from amd_reid.pipeline import run_pipeline
     run_pipeline(args.data, out=args.out, figures=args.figures, synth="small", seed=args.seed, device=args.device,
-                 holdout=args.holdout)
+                 holdout=args.holdout, ablations=args.ablations)
     return 0
 
 
@@ -101,10 +101,20 @@ def cmd_reproduce(args) -> int:
     run_pipeline(data, out=args.out or f"runs/{data.name}_{args.preset}", figures=args.figures, synth=None,
                  target_preset=args.preset, interpreter_preset=args.preset, device=args.device,
                  holdout=args.holdout, target_overrides=args.set_target or [],
-                 interpreter_overrides=args.set_interpreter or [])
+                 interpreter_overrides=args.set_interpreter or [], ablations=args.ablations)
     return 0
 
 # %% ../nbs/40_cli.ipynb #96952680
+_MASK_ABLATIONS = ("flat", "shuffled", "region")   # mask_ablation.ABLATIONS[1:], without importing torch here
+
+
+def _ablations_argument(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--ablations", nargs="*", choices=_MASK_ABLATIONS, default=list(_MASK_ABLATIONS), metavar="HOW",
+                   help="mask ablations to evaluate (figures/mask_ablation.csv): any of flat, shuffled, region "
+                        "(default: all; region needs SynthMarket's regions); --ablations alone skips them (one "
+                        "forward pass over the test images less)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="amd-reid", description=(
         "Explainable person re-identification with Attribute-guided Metric Distillation (AMD)."))
@@ -156,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--holdout", type=int, default=15, help="training identities held out to choose alpha")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device")
+    _ablations_argument(s)
     s.set_defaults(func=cmd_demo)
 
     s = sub.add_parser("reproduce", help="the paper's experiment on real Market-1501 / DukeMTMC-reID")
@@ -167,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set-target", nargs="*", metavar="KEY=VALUE")
     s.add_argument("--set-interpreter", nargs="*", metavar="KEY=VALUE")
     s.add_argument("--device")
+    _ablations_argument(s)
     s.set_defaults(func=cmd_reproduce)
     return p
 

@@ -69,9 +69,10 @@ class ImageDataset(Dataset):
 
 # %% ../nbs/03_data.ipynb #02f00c1f
 class RegionImageDataset(ImageDataset):
-    """Training images with their ground-truth regions: items also carry `regions` (M, H, W) bool at the training
-    size (H, W) = `size`, augmented geometrically exactly as the image. `reader.labels(record)` gives the (H, W) integer part labels of a record's
-    image (0 = background), `reader.regions(labels)` the (M, H, W) bool regions they make (e.g. `RegionReader`)."""
+    """Training images with their ground-truth regions: items also carry `regions`, (M, h, w) bool at the
+    training `size` = (h, w), augmented geometrically exactly as the image. `reader.labels(record)` gives the
+    (H, W) integer part labels of a record's image at its own size (0 = background), `reader.regions(labels)` the
+    bool regions, one per attribute, of a label map (e.g. `RegionReader`)."""
     def __init__(self, records: Sequence[ImageRecord], size: tuple[int, int], reader,
                  flip: float = 0.5, pad: int = 10, erasing: float = 0.5, autoaugment: bool = False,
                  mean=IMAGENET_MEAN, std=IMAGENET_STD):

@@ -193,6 +193,15 @@ def training_positive_ratio(data: ReIDFolder, records: Sequence[ImageRecord]) ->
     return positive_ratio(data.attributes.loc[seen])
 
 # %% ../nbs/23_interpreter_training.ipynb #75df0e60
+def _check_same_target(ck: dict, target, path: Path, target_ckpt) -> None:
+    "Refuse to resume the interpreter checkpoint `ck` at `path` for another target than the one it was trained for."
+    saved, now = ck.get("extra", {}).get("target_state", {}), target.state_dict()
+    if saved.keys() != now.keys() or any(not torch.equal(saved[k].cpu(), v.cpu()) for k, v in now.items()):
+        was = ck.get("extra", {}).get("target_checkpoint", "?")
+        raise ValueError(f"{path}: the interpreter was trained for another target ({was}) than {target_ckpt}; "
+                         f"resume with that target, or start a new run")
+
+
 def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root: str | Path, out_dir: str | Path,
                       resume: bool = False, device: str | torch.device | None = None,
                       progress: bool = True, evaluate: bool = True) -> tuple[AMDInterpreter, dict]:
@@ -213,8 +222,9 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
         raise ValueError(f"{data_root}: region_prior = {cfg.region_prior} needs ground-truth regions (a SynthMarket "
                          f"folder with regions/); real data sets have none, set region_prior=0")
     ck = load_checkpoint(last) if resume and last.exists() else None
-    if ck is not None:
-        _check_resumable(cfg, ck, last, world)     # before anything is written: a refused resume changes nothing
+    if ck is not None:                             # before anything is written: a refused resume changes nothing
+        _check_resumable(cfg, ck, last, world)
+        _check_same_target(ck, target, last, target_ckpt)
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
         for tmp in out_dir.glob(".*.tmp"): tmp.unlink()  # left by a run killed while writing a file

@@ -23,7 +23,7 @@ from .data import build_test_loader
 from .explain import (ExplanationCache, build_cache, explain_pair, gradcam_distance, localisation_scores)
 from .explain_metrics import REFERENCE_ALPHAS, evaluate_explanations
 from .interpreter_training import INTERPRETER_PRESETS, load_interpreter, train_interpreter
-from .mask_ablation import mask_ablation
+from .mask_ablation import ABLATIONS, mask_ablation
 from .metrics import same_identity_and_camera
 from .training import TARGET_PRESETS, config_changes, load_target, train_target
 
@@ -48,6 +48,17 @@ def _run_state(run_dir: Path, cfg) -> str:
         raise ValueError(f"{run_dir} holds a run with a different configuration (" + ", ".join(
             f"{k} was {a!r}, now {b!r}" for k, (a, b) in changed.items()) + "); choose another output folder or delete it")
     return "finished" if ck["epoch"] >= cfg.epochs else "partial"
+
+
+def _check_configs(tcfg, icfg, data: Path) -> None:
+    "What would stop the interpreter's training, checked before the target trains."
+    from amd_reid.synthmarket import has_regions
+    if tuple(tcfg.size) != tuple(icfg.size):
+        raise ValueError(f"the target trains at {tuple(tcfg.size)} and the interpreter at {tuple(icfg.size)}; "
+                         f"the interpreter must use the target's input size (set both)")
+    if icfg.region_prior > 0 and not has_regions(data):
+        raise ValueError(f"{data}: region_prior = {icfg.region_prior} needs ground-truth regions (a SynthMarket "
+                         f"folder with regions/); real data sets have none, set region_prior=0")
 
 
 def ensure_target(cfg, data: Path, run_dir: Path, device=None, progress: bool = True):
@@ -267,7 +278,9 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
                  target_preset: str = "cpu_synth_r18", interpreter_preset: str = "cpu_synth_r18",
                  synth: str | None = "small", seed: int = 0, device=None,
                  target_overrides: Sequence[str] = (), interpreter_overrides: Sequence[str] = (),
-                 holdout: int = 0, progress: bool = True, make_figures: bool = True) -> dict:
+                 holdout: int = 0, progress: bool = True, make_figures: bool = True,
+                 ablations: Sequence[str] = ABLATIONS[1:],  # mask ablations beside the interpreter's own masks; () skips
+                 ) -> dict:
     "Data -> target -> interpreter -> evaluation -> figures and Table 1 (see the stages above)."
     t_start, data, out, figures = time.perf_counter(), Path(data), Path(out), Path(figures)
     timings = {}
@@ -289,6 +302,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
             f"query/ and market_attribute.mat) or DukeMTMC-reID (with duke_attribute.mat) there; see the README")
     ds = open_dataset(data)
     _log(ds.summary().to_string())
+    _check_configs(tcfg, icfg, data)                 # before hours of target training, not after
     timings["data"] = time.perf_counter() - t0
 
     _log(f"[2/6] target ({target_preset})")
@@ -328,7 +342,10 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     if probe is not None:
         probe = (probe[0], explained_vs_encoded(probe[1], ev, qc, gc))
         blind = blind_spots(qc, gc, probe[1])
-    ablation = mask_ablation(interp, ds.query, ds.gallery, qc, gc, data, progress=progress)
+    ablation = None
+    if ablations:
+        ablation = mask_ablation(interp, ds.query, ds.gallery, qc, gc, data,
+                                 hows=["interpreter", *(a for a in ablations if a != "interpreter")], progress=progress)
     timings["evaluation"] = time.perf_counter() - t0
 
     _log("[6/6] figures and tables")
@@ -342,7 +359,8 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
         atomic_write(figures / "localisation.csv", lambda f: f.write(loc.table.round(4).to_csv()), "w")
         atomic_write(figures / "target_probe.csv", lambda f: f.write(probe[1].round(4).to_csv()), "w")
         atomic_write(figures / "blind_spots.csv", lambda f: f.write(blind[0].round(2).to_csv()), "w")
-    atomic_write(figures / "mask_ablation.csv", lambda f: f.write(ablation.round(2).to_csv()), "w")
+    if ablation is not None:
+        atomic_write(figures / "mask_ablation.csv", lambda f: f.write(ablation.round(2).to_csv()), "w")
     if versus is not None:
         atomic_write(figures / "localisation_vs_gradcam.csv", lambda f: f.write(versus.round(4).to_csv()), "w")
     written = write_figures(ds, target, interp, qc, gc, ev, table, loc, out, figures, alpha, versus, probe,
@@ -353,7 +371,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     summary = {"table": table.round(2).to_dict(orient="index"), "alpha_validation": alpha,
                "reweighting": reweight.round(3).to_dict(orient="index"),
                "blind_spots": None if blind is None else {k: round(v, 2) for k, v in blind[1].items()},
-               "mask_ablation": ablation.round(2).to_dict(orient="index"),
+               "mask_ablation": None if ablation is None else ablation.round(2).to_dict(orient="index"),
                "timings_s": {k: round(v, 1) for k, v in timings.items()}, "peak_memory_gb": round(peak_gb, 2),
                "figures": [str(p) for p in written], "data": str(data), "run": str(out),
                "target_preset": target_preset, "interpreter_preset": interpreter_preset}

@@ -454,19 +454,24 @@ _FREE_TO_CHANGE = {"num_workers", "ckpt_every", "eval_every", "log_every", "eval
 def saved_config(cls, saved: dict | None) -> dict:
     """A checkpoint's config as this version of the config class `cls` writes it: fields added since the checkpoint
     was written take their defaults -- a new field always defaults to the old behaviour -- so that the run can
-    still be resumed or reused. A field this version does not know (a checkpoint of a newer version) is kept as it
-    is, and `config_changes` reports it as a change."""
+    still be resumed or reused. Fields this version does not know (a checkpoint of a newer version) are kept as they
+    are, and `config_changes` reports them as changes."""
     if not saved:
         return {}
-    if set(saved) - {f.name for f in fields(cls)}:
-        return dict(saved)
-    return cls.from_dict(saved).to_dict()
+    names = {f.name for f in fields(cls)}
+    known = {k: v for k, v in saved.items() if k in names}
+    try:
+        completed = cls.from_dict(known).to_dict()           # the fields it lacks: their defaults
+    except (TypeError, ValueError):            # not a valid config of this version: compare it as saved
+        completed = known
+    return {**completed, **{k: v for k, v in saved.items() if k not in names}}
 
 
 def config_changes(cfg, saved: dict | None) -> dict:
     """`{field: (saved value, value in cfg)}` for every field a run saved with config `saved` would change under
-    `cfg`, fields free to change (workers, logging and checkpoint intervals) aside. A field only one side has
-    counts: missing in `cfg` (a newer version wrote the run) it shows as `(value, None)`."""
+    `cfg`, fields free to change (workers, logging and checkpoint intervals) aside. A field the run's version did
+    not have yet counts at its default (`saved_config`); a field `cfg` does not know (the run is from a newer
+    version) always counts, as `(value, None)`."""
     saved, now = saved_config(type(cfg), saved), cfg.to_dict()
     return {k: (saved.get(k), now.get(k)) for k in sorted(set(saved) | set(now))
             if k not in _FREE_TO_CHANGE and saved.get(k) != now.get(k)}
