@@ -32,7 +32,7 @@ from .training import (TargetConfig, TARGET_PRESETS, _check_resumable, _init_dis
 
 # %% auto #0
 __all__ = ['INTERPRETER_PRESETS', 'InterpreterConfig', 'interpreter_loss', 'build_interpreter', 'load_interpreter',
-           'evaluate_interpreter', 'training_positive_ratio', 'train_interpreter']
+           'evaluate_interpreter', 'training_positive_ratio', 'check_interpreter_setup', 'train_interpreter']
 
 # %% ../nbs/23_interpreter_training.ipynb #d4d80998
 @dataclass(frozen=True)
@@ -193,6 +193,18 @@ def training_positive_ratio(data: ReIDFolder, records: Sequence[ImageRecord]) ->
     return positive_ratio(data.attributes.loc[seen])
 
 # %% ../nbs/23_interpreter_training.ipynb #75df0e60
+def check_interpreter_setup(cfg: InterpreterConfig, target_cfg: TargetConfig, data_root: str | Path, target) -> None:
+    """Refuse what `train_interpreter` could not train: an input size other than the target's (`target` names it:
+    a checkpoint or a preset), or the localisation prior on a data set without ground-truth regions."""
+    if tuple(target_cfg.size) != tuple(cfg.size):
+        raise ValueError(f"{target}: the target is trained at {tuple(target_cfg.size)}, the interpreter config says "
+                         f"{tuple(cfg.size)}; the interpreter must use the target's input size, "
+                         f"size={target_cfg.size[0]},{target_cfg.size[1]}")
+    if cfg.region_prior > 0 and not has_regions(data_root):
+        raise ValueError(f"{data_root}: region_prior = {cfg.region_prior} needs ground-truth regions (a SynthMarket "
+                         f"folder with regions/); real data sets have none, set region_prior=0")
+
+
 def _check_same_target(ck: dict, target, path: Path, target_ckpt) -> None:
     "Refuse to resume the interpreter checkpoint `ck` at `path` for another target than the one it was trained for."
     saved, now = ck.get("extra", {}).get("target_state", {}), target.state_dict()
@@ -215,12 +227,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     if cfg.p % world:
         raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
     target, tcfg = load_target(target_ckpt, device)
-    if tuple(tcfg.size) != tuple(cfg.size):
-        raise ValueError(f"{target_ckpt}: the target was trained at {tuple(tcfg.size)}, the interpreter config "
-                         f"says {tuple(cfg.size)}; use size={tcfg.size[0]},{tcfg.size[1]}")
-    if cfg.region_prior > 0 and not has_regions(data_root):
-        raise ValueError(f"{data_root}: region_prior = {cfg.region_prior} needs ground-truth regions (a SynthMarket "
-                         f"folder with regions/); real data sets have none, set region_prior=0")
+    check_interpreter_setup(cfg, tcfg, data_root, target_ckpt)
     ck = load_checkpoint(last) if resume and last.exists() else None
     if ck is not None:                             # before anything is written: a refused resume changes nothing
         _check_resumable(cfg, ck, last, world)

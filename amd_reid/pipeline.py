@@ -22,10 +22,11 @@ from .datasets import holdout_split, open_dataset
 from .data import build_test_loader
 from .explain import (ExplanationCache, build_cache, explain_pair, gradcam_distance, localisation_scores)
 from .explain_metrics import REFERENCE_ALPHAS, evaluate_explanations
-from .interpreter_training import INTERPRETER_PRESETS, load_interpreter, train_interpreter
+from .interpreter_training import (INTERPRETER_PRESETS, check_interpreter_setup, load_interpreter,
+                                           train_interpreter)
 from .mask_ablation import ABLATIONS, mask_ablation
 from .metrics import same_identity_and_camera
-from .training import TARGET_PRESETS, config_changes, load_target, train_target
+from .training import TARGET_PRESETS, config_changes, describe_changes, load_target, train_target
 
 # %% auto #0
 __all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_target', 'ensure_interpreter', 'ensure_cache', 'Localisation',
@@ -45,20 +46,9 @@ def _run_state(run_dir: Path, cfg) -> str:
     ck = load_checkpoint(last)
     changed = config_changes(cfg, ck["config"])      # fields added since the run was saved take their defaults
     if changed:
-        raise ValueError(f"{run_dir} holds a run with a different configuration (" + ", ".join(
-            f"{k} was {a!r}, now {b!r}" for k, (a, b) in changed.items()) + "); choose another output folder or delete it")
+        raise ValueError(f"{run_dir} holds a run with a different configuration ({describe_changes(changed)}); "
+                         f"choose another output folder or delete it")
     return "finished" if ck["epoch"] >= cfg.epochs else "partial"
-
-
-def _check_configs(tcfg, icfg, data: Path) -> None:
-    "What would stop the interpreter's training, checked before the target trains."
-    from amd_reid.synthmarket import has_regions
-    if tuple(tcfg.size) != tuple(icfg.size):
-        raise ValueError(f"the target trains at {tuple(tcfg.size)} and the interpreter at {tuple(icfg.size)}; "
-                         f"the interpreter must use the target's input size (set both)")
-    if icfg.region_prior > 0 and not has_regions(data):
-        raise ValueError(f"{data}: region_prior = {icfg.region_prior} needs ground-truth regions (a SynthMarket "
-                         f"folder with regions/); real data sets have none, set region_prior=0")
 
 
 def ensure_target(cfg, data: Path, run_dir: Path, device=None, progress: bool = True):
@@ -302,7 +292,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
             f"query/ and market_attribute.mat) or DukeMTMC-reID (with duke_attribute.mat) there; see the README")
     ds = open_dataset(data)
     _log(ds.summary().to_string())
-    _check_configs(tcfg, icfg, data)                 # before hours of target training, not after
+    check_interpreter_setup(icfg, tcfg, data, f"target preset {target_preset!r}")  # before the target trains
     timings["data"] = time.perf_counter() - t0
 
     _log(f"[2/6] target ({target_preset})")

@@ -32,7 +32,7 @@ from .metrics import evaluate_rank, extract_features, pairwise_distance
 
 # %% auto #0
 __all__ = ['TARGET_PRESETS', 'TargetConfig', 'lr_factor', 'build_target', 'load_target', 'target_loss', 'evaluate_target',
-           'read_log', 'plot_training_log', 'train_target', 'saved_config', 'config_changes']
+           'read_log', 'plot_training_log', 'train_target', 'saved_config', 'config_changes', 'describe_changes']
 
 # %% ../nbs/15_training.ipynb #eced0a6d
 @dataclass(frozen=True)
@@ -477,13 +477,17 @@ def config_changes(cfg, saved: dict | None) -> dict:
             if k not in _FREE_TO_CHANGE and saved.get(k) != now.get(k)}
 
 
+def describe_changes(changes: dict) -> str:
+    "`config_changes` as text: 'lr was 0.001, now 0.005, ...'."
+    return ", ".join(f"{k} was {a!r}, now {b!r}" for k, (a, b) in changes.items())
+
+
 def _check_resumable(cfg, ck: dict, path: Path, world: int) -> None:
     "Refuse to resume the checkpoint `ck` at `path` with another config (`TargetConfig` or `InterpreterConfig`)."
     diff = config_changes(cfg, ck["config"])
     if diff:
-        raise ValueError(f"{path}: cannot resume with a different config: " + ", ".join(
-            f"{k} was {a!r}, now {b!r}" for k, (a, b) in diff.items())
-            + f" (the run's config is in {path.with_name('config.json')})")
+        raise ValueError(f"{path}: cannot resume with a different config: {describe_changes(diff)} "
+                         f"(the run's config is in {path.with_name('config.json')})")
     saved_world = len(ck["rng_state"]["ranks"])
     if saved_world != world:
         raise ValueError(f"{path}: the run used {saved_world} process(es), this one has {world}; "
