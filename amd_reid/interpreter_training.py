@@ -27,7 +27,8 @@ from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset, pars
 from .interpreter import AMDInterpreter
 from .synthmarket import RegionReader, has_regions
 from .training import (TargetConfig, TARGET_PRESETS, _check_resumable, _init_distributed, _mean_over_ranks, _MetricsLog,
-                               _stop_non_finite, _default_device, build_target, load_target, lr_factor,
+                               _stop_non_finite, _default_device, autocast_dtype, build_target, load_target, lr_factor,
+                               precision_name,
                                plot_training_log)
 
 # %% auto #0
@@ -68,7 +69,8 @@ class InterpreterConfig:
     milestones: tuple[int, ...] = (40,)
     gamma: float = 0.1
     epochs: int = 60
-    amp: bool = True                  # accelerators only
+    amp: bool = True                  # float16 mixed precision on accelerators (never on a CPU)
+    cpu_bf16: bool = False            # bfloat16 autocast on a CPU with native bf16 (float32 on other CPUs)
     seed: int = 0
     # bookkeeping
     ckpt_every: int = 10
@@ -102,7 +104,7 @@ INTERPRETER_PRESETS: dict[str, InterpreterConfig] = {
     "paper_market_r50": InterpreterConfig(num_workers=4),
     "cpu_synth_r18": InterpreterConfig(
         size=(128, 64), p=8, k=4, pad=4, erasing=0.0, pretrained=False, init_from_target=True,
-        with_classifier=True, md_weight=1.2,
+        with_classifier=True, md_weight=1.2, cpu_bf16=True,
         lr=3.5e-4, warmup_iters=50, schedule="cosine", milestones=(), epochs=6,
         ckpt_every=3, eval_every=6, log_every=5),
 }
@@ -254,8 +256,9 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     interp = build_interpreter(target, cfg, len(names)).to(device)
     params = [p for p in interp.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    use_amp = cfg.amp and device.type != "cpu"
-    scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
+    amp_dtype = autocast_dtype(cfg, device)
+    use_scaler = amp_dtype == torch.float16
+    scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
 
     it, start_epoch, history, train_seconds, ckpt_it = 0, 0, [], 0.0, None
     if ck is not None:
@@ -263,7 +266,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
         load_state_dict_strict(interp, {**{k: v for k, v in interp.state_dict().items() if k not in own},
                                         **ck["model_state"]}, source=str(last))
         optimizer.load_state_dict(ck["optimizer_state"])
-        if use_amp and ck["scaler_state"]: scaler.load_state_dict(ck["scaler_state"])
+        if use_scaler and ck["scaler_state"]: scaler.load_state_dict(ck["scaler_state"])
         restore_rng_state(ck["rng_state"]["ranks"][rank])
         it = ckpt_it = ck["iteration"]
         start_epoch = ck["epoch"]                      # checkpoints are written at the end of an epoch
@@ -285,7 +288,8 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
                      metrics={"history": history, "train_seconds": train_seconds}, rng_state={"ranks": ranks},
                      extra={"target_state": target.state_dict(), "target_config": json.dumps(tcfg.to_dict()),
                             "num_classes": target.head.num_classes, "attribute_names": json.dumps(list(names)),
-                            "target_checkpoint": str(target_ckpt), "world_size": world})
+                            "target_checkpoint": str(target_ckpt), "world_size": world,
+                            "precision": precision_name(amp_dtype)})
         save_checkpoint(out_dir / f"epoch_{epoch:03d}.pt", **state, overwrite=True)
         save_checkpoint(last, **state, overwrite=True)
 
@@ -297,7 +301,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
             for group in optimizer.param_groups: group["lr"] = lr
             imgs = batch["img"].to(device, non_blocking=True)               # (B, 3, H, W)
             attrs = batch["attrs"].to(device, non_blocking=True)            # (B, M) -1/+1
-            with torch.autocast(device.type, enabled=use_amp):
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 out = net(imgs)
             regions = batch["regions"].to(device, non_blocking=True) if reader is not None else None  # (B, M, H, W)
             loss, terms = interpreter_loss(out, attrs, cfg, groups, pos_ratio, regions)

@@ -32,7 +32,8 @@ from .metrics import evaluate_rank, extract_features, pairwise_distance
 
 # %% auto #0
 __all__ = ['TARGET_PRESETS', 'TargetConfig', 'lr_factor', 'build_target', 'load_target', 'target_loss', 'evaluate_target',
-           'read_log', 'plot_training_log', 'train_target', 'saved_config', 'config_changes', 'describe_changes']
+           'read_log', 'plot_training_log', 'cpu_has_native_bf16', 'autocast_dtype', 'precision_name', 'train_target',
+           'saved_config', 'config_changes', 'describe_changes']
 
 # %% ../nbs/15_training.ipynb #eced0a6d
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ class TargetConfig:
     gamma: float = 0.1                # multistep factor
     epochs: int = 60
     freeze_backbone_iters: int = 1000  # train only the head for the first iterations
-    amp: bool = True                  # mixed precision (used on accelerators only, never on CPU)
+    amp: bool = True                  # float16 mixed precision on accelerators (never on a CPU)
+    cpu_bf16: bool = False            # bfloat16 autocast on a CPU with native bf16 (float32 on other CPUs)
     seed: int = 0
     # bookkeeping
     ckpt_every: int = 10              # epochs between checkpoints (and always after the last)
@@ -316,6 +318,26 @@ def plot_training_log(path: str | Path, out: str | Path | None = None):
         atomic_write(Path(out), lambda f: fig.savefig(f, format="png", dpi=100))
     return fig
 
+# %% ../nbs/15_training.ipynb #3574c418
+def cpu_has_native_bf16() -> bool:
+    "Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX); elsewhere bfloat16 is emulated and slow."
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # a PyTorch without these probes
+        return False
+
+
+def autocast_dtype(cfg, device: torch.device) -> torch.dtype | None:
+    "The autocast dtype of a run: float16 with `amp` on an accelerator, bfloat16 with `cpu_bf16` on a CPU that has it natively, else None (float32)."
+    if device.type != "cpu":
+        return torch.float16 if cfg.amp else None
+    return torch.bfloat16 if cfg.cpu_bf16 and cpu_has_native_bf16() else None
+
+
+def precision_name(amp_dtype: torch.dtype | None) -> str:
+    "'float32', 'bfloat16' or 'float16': what a run with autocast dtype `amp_dtype` trains in."
+    return str(amp_dtype or torch.float32).removeprefix("torch.")
+
 # %% ../nbs/15_training.ipynb #38ea9787
 def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, resume: bool = False,
                  device: str | torch.device | None = None, progress: bool = True) -> tuple[ReIDModel, dict]:
@@ -349,21 +371,22 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
     iters_per_epoch = loader.sampler.num_batches()  # of epoch 0; others may differ by a batch or so
     total_iters = cfg.epochs * iters_per_epoch           # nominal, for the schedule and the progress bar
 
-    # model, optimiser, mixed precision (accelerators only)
+    # model, optimiser, mixed precision (see `autocast_dtype`)
     _seed_everything(cfg.seed)
     model = build_target(cfg, num_classes).to(device)
     trainable = {n for n, prm in model.backbone.named_parameters() if prm.requires_grad}
     optimizer = torch.optim.Adam([prm for prm in model.parameters() if prm.requires_grad], lr=cfg.lr,
                                  weight_decay=cfg.weight_decay)
-    use_amp = cfg.amp and device.type != "cpu"
-    scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
+    amp_dtype = autocast_dtype(cfg, device)
+    use_scaler = amp_dtype == torch.float16         # bfloat16 has float32's range: no loss scaling
+    scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
 
     # resume: weights, optimiser, scaler, RNG, iteration
     it, start_epoch, history, train_seconds, ckpt_it = 0, 0, [], 0.0, None
     if ck is not None:
         load_state_dict_strict(model, ck["model_state"], source=str(last))
         optimizer.load_state_dict(ck["optimizer_state"])
-        if use_amp and ck["scaler_state"]: scaler.load_state_dict(ck["scaler_state"])
+        if use_scaler and ck["scaler_state"]: scaler.load_state_dict(ck["scaler_state"])
         restore_rng_state(ck["rng_state"]["ranks"][rank])
         it = ckpt_it = ck["iteration"]
         start_epoch = ck["epoch"]
@@ -389,7 +412,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
             imgs = batch["img"].to(device, non_blocking=True)  # (B, 3, H, W), B = p/world * k
             pids = batch["pid"].to(device, non_blocking=True)  # (B,)
 
-            with torch.autocast(device.type, enabled=use_amp):
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 out = net(imgs, pids)
                 loss, terms = target_loss(out, pids, cfg)
             values = _mean_over_ranks(torch.stack([loss.detach(), *[t.detach() for t in terms.values()]]).float(), world)
@@ -432,7 +455,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
                 bar.write(f"epoch {epoch + 1}: " + ", ".join(f"{k} {100 * v:.2f}" for k, v in scores.items()))
         if (epoch + 1) % cfg.ckpt_every == 0 or done:
             _save(out_dir, model, optimizer, scaler, epoch + 1, it, cfg, history, train_seconds, world,
-                  num_classes, main)
+                  num_classes, main, precision_name(amp_dtype))
             ckpt_it = it
     bar.close()
 
@@ -495,7 +518,7 @@ def _check_resumable(cfg, ck: dict, path: Path, world: int) -> None:
 
 
 def _save(out_dir: Path, model: nn.Module, optimizer, scaler, epoch: int, it: int, cfg: TargetConfig,
-          history: list, train_seconds: float, world: int, num_classes: int, main: bool) -> None:
+          history: list, train_seconds: float, world: int, num_classes: int, main: bool, precision: str) -> None:
     rng = capture_rng_state()
     ranks = [None] * world
     if world > 1:
@@ -508,7 +531,7 @@ def _save(out_dir: Path, model: nn.Module, optimizer, scaler, epoch: int, it: in
                  scaler_state=scaler.state_dict(), epoch=epoch, iteration=it, config=cfg.to_dict(),
                  metrics={"history": history, "train_seconds": train_seconds},
                  rng_state={"ranks": [{k: v for k, v in r.items()} for r in ranks]},
-                 extra={"num_classes": num_classes, "world_size": world})
+                 extra={"num_classes": num_classes, "world_size": world, "precision": precision})
     path = save_checkpoint(out_dir / f"epoch_{epoch:03d}.pt", **state, overwrite=True)
     link_checkpoint(path, out_dir / "last.pt")  # last.pt: replaced atomically, same bytes
 
