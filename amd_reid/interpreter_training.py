@@ -161,7 +161,8 @@ def load_interpreter(path: str | Path, device: str | torch.device | None = None)
     interp.load_state_dict({**{f"target.{k}": v for k, v in target.state_dict().items()}, **own})
     device = _default_device() if device is None else torch.device(device)
     info = {"config": cfg, "target_config": tcfg, "attribute_names": names, "metrics": ck["metrics"],
-            "epoch": ck["epoch"], "iteration": ck["iteration"]}
+            "epoch": ck["epoch"], "iteration": ck["iteration"],
+            "precision": extra.get("precision")}     # None: written before the precision was recorded
     return interp.to(device).eval(), info
 
 # %% ../nbs/23_interpreter_training.ipynb #25c472be
@@ -232,7 +233,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     check_interpreter_setup(cfg, tcfg, data_root, target_ckpt)
     ck = load_checkpoint(last) if resume and last.exists() else None
     if ck is not None:                             # before anything is written: a refused resume changes nothing
-        _check_resumable(cfg, ck, last, world)
+        _check_resumable(cfg, ck, last, world, device)
         _check_same_target(ck, target, last, target_ckpt)
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -343,4 +344,4 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     interp.eval()
     return interp, {"metrics": history[-1] if history else {}, "history": history, "iterations": it,
                     "train_seconds": train_seconds, "checkpoint": str(last), "out_dir": str(out_dir),
-                    "world_size": world}
+                    "world_size": world, "precision": precision_name(amp_dtype)}

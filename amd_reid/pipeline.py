@@ -46,8 +46,10 @@ def _run_state(run_dir: Path, cfg) -> str:
     ck = load_checkpoint(last)
     changed = config_changes(cfg, ck["config"])      # fields added since the run was saved take their defaults
     if changed:
+        hint = ("; a run made before `cpu_bf16` existed trained in float32: add cpu_bf16=false to --set-target / "
+                "--set-interpreter to reuse it") if "cpu_bf16" in changed else ""
         raise ValueError(f"{run_dir} holds a run with a different configuration ({describe_changes(changed)}); "
-                         f"choose another output folder or delete it")
+                         f"choose another output folder or delete it{hint}")
     return "finished" if ck["epoch"] >= cfg.epochs else "partial"
 
 
@@ -71,15 +73,16 @@ def ensure_interpreter(cfg, target_ckpt: Path, data: Path, run_dir: Path, device
     "Train the interpreter (or resume, or reuse): (interpreter, checkpoint path, seconds trained)."
     state = _run_state(run_dir, cfg)
     if state == "finished":
-        _log(f"      reusing the trained interpreter in {run_dir} (delete it to retrain)")
-        interp, _ = load_interpreter(run_dir / "last.pt", device)
+        interp, info = load_interpreter(run_dir / "last.pt", device)
+        _log(f"      reusing the trained interpreter in {run_dir} ({info['precision'] or 'precision not recorded'}; "
+             f"delete it to retrain)")
         return interp, run_dir / "last.pt", 0.0
     if state == "partial":
         _log(f"      resuming the interrupted interpreter run in {run_dir}")
     t0 = time.perf_counter()
     interp, res = train_interpreter(cfg, target_ckpt, data, run_dir, resume=state == "partial", device=device,
                                     progress=progress, evaluate=False)
-    _log(f"      interpreter trained ({res['train_seconds']:.0f} s)")
+    _log(f"      interpreter trained ({res['train_seconds']:.0f} s, {res['precision']})")
     return interp, run_dir / "last.pt", time.perf_counter() - t0
 
 
@@ -364,7 +367,8 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
                "mask_ablation": None if ablation is None else ablation.round(2).to_dict(orient="index"),
                "timings_s": {k: round(v, 1) for k, v in timings.items()}, "peak_memory_gb": round(peak_gb, 2),
                "figures": [str(p) for p in written], "data": str(data), "run": str(out),
-               "target_preset": target_preset, "interpreter_preset": interpreter_preset}
+               "target_preset": target_preset, "interpreter_preset": interpreter_preset,
+               "interpreter_precision": load_checkpoint(interp_ckpt).get("extra", {}).get("precision")}
     atomic_write(out / "summary.json", lambda f: f.write(json.dumps(summary, indent=2, default=float) + "\n"), "w")
     _log(to_markdown(table))
     _log(f"done in {timings['total']:.0f} s (peak memory {peak_gb:.2f} GB); figures and tables in {figures}/")

@@ -355,7 +355,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
         raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
     ck = load_checkpoint(last) if resume and last.exists() else None
     if ck is not None:
-        _check_resumable(cfg, ck, last, world)     # before anything is written: a refused resume changes nothing
+        _check_resumable(cfg, ck, last, world, device)  # before anything is written: a refused resume changes nothing
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
         for tmp in out_dir.glob(".*.tmp"): tmp.unlink()  # left by a run killed while writing a file
@@ -414,7 +414,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
 
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 out = net(imgs, pids)
-                loss, terms = target_loss(out, pids, cfg)
+            loss, terms = target_loss(out, pids, cfg)          # in float32: distances are delicate
             values = _mean_over_ranks(torch.stack([loss.detach(), *[t.detach() for t in terms.values()]]).float(), world)
             if not torch.isfinite(values).all():
                 bar.close()
@@ -467,7 +467,8 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
     results = {"metrics": history[-1] if history else {}, "history": history, "iterations": it,
                "iters_per_epoch": iters_per_epoch, "train_seconds": train_seconds,
                "images_per_second": it * cfg.p * cfg.k / max(train_seconds, 1e-9),
-               "checkpoint": str(last), "out_dir": str(out_dir), "world_size": world}
+               "checkpoint": str(last), "out_dir": str(out_dir), "world_size": world,
+               "precision": precision_name(amp_dtype)}
     return model, results
 
 # %% ../nbs/15_training.ipynb #eb0068bb
@@ -505,8 +506,10 @@ def describe_changes(changes: dict) -> str:
     return ", ".join(f"{k} was {a!r}, now {b!r}" for k, (a, b) in changes.items())
 
 
-def _check_resumable(cfg, ck: dict, path: Path, world: int) -> None:
-    "Refuse to resume the checkpoint `ck` at `path` with another config (`TargetConfig` or `InterpreterConfig`)."
+def _check_resumable(cfg, ck: dict, path: Path, world: int, device: torch.device) -> None:
+    """Refuse to resume the checkpoint `ck` at `path` with another config (`TargetConfig` or `InterpreterConfig`),
+    another number of processes, or in another precision than the run trained in (the same `cpu_bf16` gives
+    float32 on a CPU without native bfloat16)."""
     diff = config_changes(cfg, ck["config"])
     if diff:
         raise ValueError(f"{path}: cannot resume with a different config: {describe_changes(diff)} "
@@ -515,6 +518,11 @@ def _check_resumable(cfg, ck: dict, path: Path, world: int) -> None:
     if saved_world != world:
         raise ValueError(f"{path}: the run used {saved_world} process(es), this one has {world}; "
                          f"resume with the same number so that batches and RNG streams continue exactly")
+    saved, now = ck.get("extra", {}).get("precision"), precision_name(autocast_dtype(cfg, device))
+    if saved is not None and saved != now:   # checkpoints written before the precision was recorded: not checked
+        raise ValueError(f"{path}: the run trained in {saved}, here it would continue in {now} (device {device}"
+                         f"{', native bfloat16: ' + str(cpu_has_native_bf16()) if device.type == 'cpu' else ''}); "
+                         f"resume it where it started, or start a new run")
 
 
 def _save(out_dir: Path, model: nn.Module, optimizer, scaler, epoch: int, it: int, cfg: TargetConfig,
