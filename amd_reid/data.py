@@ -90,6 +90,17 @@ class RegionImageDataset(ImageDataset):
         self.normalise = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
         self.erase = T.RandomErasing(p=erasing, value=0) if erasing > 0 else None
 
+    def _erase(self, x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        "`T.RandomErasing` on the image (its own random draws) and the erased box set to background in the labels."
+        from torchvision.transforms.functional import erase
+        e = self.erase
+        if torch.rand(1) < e.p:
+            i, j, h, w, v = e.get_params(x, scale=e.scale, ratio=e.ratio, value=[float(e.value)])
+            if v is not x:                          # get_params returns the image itself when no box fits
+                x, labels = erase(x, i, j, h, w, v), labels.clone()
+                labels[i:i + h, j:j + w] = 0
+        return x, labels
+
     def __getitem__(self, i: int) -> dict:
         from torchvision import tv_tensors
         from torchvision.transforms.functional import pil_to_tensor
@@ -99,10 +110,10 @@ class RegionImageDataset(ImageDataset):
         if labels.shape != tuple(img.shape[1:]):
             raise ValueError(f"{r.path}: part labels of size {labels.shape} for an image of size {tuple(img.shape[1:])}")
         img, labels = self.geometry(img, tv_tensors.Mask(torch.from_numpy(labels.astype(np.int64))))
-        regions = torch.as_tensor(self.reader.regions(labels.as_subclass(torch.Tensor).numpy()), dtype=torch.bool)
-        x = self.normalise(img).as_subclass(torch.Tensor)
+        x, labels = self.normalise(img).as_subclass(torch.Tensor), labels.as_subclass(torch.Tensor)
         if self.erase is not None:
-            x = self.erase(x)
+            x, labels = self._erase(x, labels)
+        regions = torch.as_tensor(self.reader.regions(labels.numpy()), dtype=torch.bool)
         return {"img": x, "regions": regions, "pid": r.pid, "camid": r.camid,
                 "attrs": torch.tensor(r.attrs, dtype=torch.float32), "index": i}
 
