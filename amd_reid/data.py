@@ -96,7 +96,7 @@ class RegionImageDataset(ImageDataset):
         e = self.erase
         if torch.rand(1) < e.p:
             i, j, h, w, v = e.get_params(x, scale=e.scale, ratio=e.ratio, value=[float(e.value)])
-            if v is not x:                          # get_params returns the image itself when no box fits
+            if h < x.shape[-2] and w < x.shape[-1]:   # no box fits in 10 tries: get_params returns the whole image
                 x, labels = erase(x, i, j, h, w, v), labels.clone()
                 labels[i:i + h, j:j + w] = 0
         return x, labels

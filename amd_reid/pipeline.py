@@ -46,8 +46,9 @@ def _run_state(run_dir: Path, cfg) -> str:
     ck = load_checkpoint(last)
     changed = config_changes(cfg, ck["config"])      # fields added since the run was saved take their defaults
     if changed:
-        hint = ("; a run made before `cpu_bf16` existed trained in float32: add cpu_bf16=false to --set-target / "
-                "--set-interpreter to reuse it") if "cpu_bf16" in changed else ""
+        hint = ("; the run was made before `cpu_bf16` existed (it trained in float32): to reuse it, run `amd-reid "
+                "reproduce` with cpu_bf16=false in --set-target / --set-interpreter (see the README)"
+                ) if "cpu_bf16" in changed and "cpu_bf16" not in ck["config"] else ""
         raise ValueError(f"{run_dir} holds a run with a different configuration ({describe_changes(changed)}); "
                          f"choose another output folder or delete it{hint}")
     return "finished" if ck["epoch"] >= cfg.epochs else "partial"
@@ -65,25 +66,27 @@ def ensure_target(cfg, data: Path, run_dir: Path, device=None, progress: bool = 
     t0 = time.perf_counter()
     model, res = train_target(cfg, data, run_dir, resume=state == "partial", device=device, progress=progress)
     m = res["metrics"]
-    _log(f"      target: Rank-1 {100 * m['rank1']:.2f}, mAP {100 * m['mAP']:.2f} ({res['train_seconds']:.0f} s)")
+    _log(f"      target: Rank-1 {100 * m['rank1']:.2f}, mAP {100 * m['mAP']:.2f} ({res['train_seconds']:.0f} s, "
+         f"{res['precision']})")
     return model, run_dir / "last.pt", time.perf_counter() - t0
 
 
 def ensure_interpreter(cfg, target_ckpt: Path, data: Path, run_dir: Path, device=None, progress: bool = True):
-    "Train the interpreter (or resume, or reuse): (interpreter, checkpoint path, seconds trained)."
+    """Train the interpreter (or resume, or reuse): (interpreter, checkpoint path, seconds trained, precision it
+    trained in -- None for a checkpoint written before the precision was recorded)."""
     state = _run_state(run_dir, cfg)
     if state == "finished":
         interp, info = load_interpreter(run_dir / "last.pt", device)
         _log(f"      reusing the trained interpreter in {run_dir} ({info['precision'] or 'precision not recorded'}; "
              f"delete it to retrain)")
-        return interp, run_dir / "last.pt", 0.0
+        return interp, run_dir / "last.pt", 0.0, info["precision"]
     if state == "partial":
         _log(f"      resuming the interrupted interpreter run in {run_dir}")
     t0 = time.perf_counter()
     interp, res = train_interpreter(cfg, target_ckpt, data, run_dir, resume=state == "partial", device=device,
                                     progress=progress, evaluate=False)
     _log(f"      interpreter trained ({res['train_seconds']:.0f} s, {res['precision']})")
-    return interp, run_dir / "last.pt", time.perf_counter() - t0
+    return interp, run_dir / "last.pt", time.perf_counter() - t0, res["precision"]
 
 
 def _saved_after(path: Path | None, source: Path | None) -> bool:
@@ -301,7 +304,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     _log(f"[2/6] target ({target_preset})")
     target, target_ckpt, timings["target"] = ensure_target(tcfg, data, out / "target", device, progress)
     _log(f"[3/6] interpreter ({interpreter_preset})")
-    interp, interp_ckpt, timings["interpreter"] = ensure_interpreter(icfg, target_ckpt, data, out / "interpreter",
+    interp, interp_ckpt, timings["interpreter"], interp_precision = ensure_interpreter(icfg, target_ckpt, data, out / "interpreter",
                                                                      device, progress)
 
     _log("[4/6] explanations of the query and gallery images")
@@ -368,7 +371,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
                "timings_s": {k: round(v, 1) for k, v in timings.items()}, "peak_memory_gb": round(peak_gb, 2),
                "figures": [str(p) for p in written], "data": str(data), "run": str(out),
                "target_preset": target_preset, "interpreter_preset": interpreter_preset,
-               "interpreter_precision": load_checkpoint(interp_ckpt).get("extra", {}).get("precision")}
+               "interpreter_precision": interp_precision}
     atomic_write(out / "summary.json", lambda f: f.write(json.dumps(summary, indent=2, default=float) + "\n"), "w")
     _log(to_markdown(table))
     _log(f"done in {timings['total']:.0f} s (peak memory {peak_gb:.2f} GB); figures and tables in {figures}/")
