@@ -27,8 +27,8 @@ from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset, pars
 from .interpreter import AMDInterpreter
 from .synthmarket import RegionReader, has_regions
 from .training import (TargetConfig, TARGET_PRESETS, _check_resumable, _init_distributed, _mean_over_ranks, _MetricsLog,
-                               _stop_non_finite, _default_device, autocast_dtype, build_target, load_target, lr_factor,
-                               precision_name,
+                               _stop_non_finite, _default_device, _run_precision, build_target, load_target,
+                               lr_factor, precision_name,
                                plot_training_log)
 
 # %% auto #0
@@ -222,6 +222,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
                       progress: bool = True, evaluate: bool = True) -> tuple[AMDInterpreter, dict]:
     "Train an interpreter for the target in `target_ckpt` on the Market-format folder `data_root`."
     rank, world, device, own_group = _init_distributed(device)
+    amp_dtype = _run_precision(cfg, device, world)
     main = rank == 0
     out_dir, last = Path(out_dir), Path(out_dir) / "last.pt"
     if last.exists() and not resume:
@@ -257,7 +258,6 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     interp = build_interpreter(target, cfg, len(names)).to(device)
     params = [p for p in interp.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    amp_dtype = autocast_dtype(cfg, device)
     use_scaler = amp_dtype == torch.float16
     scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
 

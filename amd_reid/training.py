@@ -338,6 +338,20 @@ def precision_name(amp_dtype: torch.dtype | None) -> str:
     "'float32', 'bfloat16' or 'float16': what a run with autocast dtype `amp_dtype` trains in."
     return str(amp_dtype or torch.float32).removeprefix("torch.")
 
+
+def _run_precision(cfg, device: torch.device, world: int) -> torch.dtype | None:
+    """`autocast_dtype` of this process; under DDP every process must agree (each probes its own CPU), else
+    every process stops with the same error -- none is left waiting for the others."""
+    amp_dtype = autocast_dtype(cfg, device)
+    if world > 1:
+        names = [None] * world
+        dist.all_gather_object(names, precision_name(amp_dtype))
+        if len(set(names)) > 1:
+            raise ValueError(f"the {world} processes would train in different precisions ({', '.join(names)}: "
+                             f"cpu_bf16 on CPUs with and without native bfloat16); use alike machines or set "
+                             f"cpu_bf16=false")
+    return amp_dtype
+
 # %% ../nbs/15_training.ipynb #38ea9787
 def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, resume: bool = False,
                  device: str | torch.device | None = None, progress: bool = True) -> tuple[ReIDModel, dict]:
@@ -345,6 +359,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
     Returns the trained model (eval mode) and a dict of results (final `metrics`, eval `history`, timings;
     complete on rank 0). Under `torchrun`, every process calls it; `resume=True` continues `out_dir/last.pt`."""
     rank, world, device, own_group = _init_distributed(device)
+    amp_dtype = _run_precision(cfg, device, world)     # mixed precision (see `autocast_dtype`), agreed by all ranks
     main = rank == 0
     out_dir = Path(out_dir)
     last = out_dir / "last.pt"
@@ -377,7 +392,6 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
     trainable = {n for n, prm in model.backbone.named_parameters() if prm.requires_grad}
     optimizer = torch.optim.Adam([prm for prm in model.parameters() if prm.requires_grad], lr=cfg.lr,
                                  weight_decay=cfg.weight_decay)
-    amp_dtype = autocast_dtype(cfg, device)
     use_scaler = amp_dtype == torch.float16         # bfloat16 has float32's range: no loss scaling
     scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
 

@@ -4,7 +4,8 @@ the same run at the same input size and batch.
 
 1. `cpu_synth_r18`: one full training step (forward, loss, backward, Adam step) at 128 x 64, P x K =
    the preset's batch, on 2 CPU threads -- on random tensors, and through the real data path (JPEG
-   decoding + augmentation of a Market-format folder, `build_train_loader`).
+   decoding + augmentation of a Market-format folder, `build_train_loader`); and the same step under
+   bfloat16 autocast (`cpu_bf16`, not the preset's choice for the target).
 2. `paper_market_r50`: forward + backward + Adam step on CPU at batch 8, 256 x 128 (AMP is GPU-only).
 
 The reference is torchvision's `resnet18` / `resnet50` with its ImageNet head (1000 classes), plain
@@ -25,7 +26,7 @@ import torchvision
 
 from amd_reid.data import build_train_loader
 from amd_reid.datasets import Market1501, make_toy_market
-from amd_reid.training import TARGET_PRESETS, build_target, target_loss
+from amd_reid.training import TARGET_PRESETS, autocast_dtype, build_target, cpu_has_native_bf16, target_loss
 
 
 def time_steps(steps: dict, n: int, warmup: int, repeats: int) -> dict:
@@ -46,8 +47,10 @@ def time_steps(steps: dict, n: int, warmup: int, repeats: int) -> dict:
 
 
 def ours_step(cfg, num_classes: int, batch: int, loader=None):
-    "A closure doing one training step of the target on random data (or on `loader`'s batches)."
+    """A closure doing one training step of the target on random data (or on `loader`'s batches), under the
+    autocast of `training.autocast_dtype` (bfloat16 on a CPU with native bf16 when `cfg.cpu_bf16`)."""
     model = build_target(cfg, num_classes, pretrained=False).train()
+    dtype = autocast_dtype(cfg, torch.device("cpu"))
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                            weight_decay=cfg.weight_decay)
     h, w = cfg.size
@@ -64,7 +67,9 @@ def ours_step(cfg, num_classes: int, batch: int, loader=None):
                 it[0] = iter(loader)
                 b = next(it[0])
             x, pids = b["img"], b["pid"]
-        loss, _ = target_loss(model(x, pids), pids, cfg)
+        with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+            out = model(x, pids)
+        loss, _ = target_loss(out, pids, cfg)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -111,13 +116,18 @@ def main():
                                     seed=0, flip=cfg.flip, pad=cfg.pad, erasing=cfg.erasing)
         t = time_steps({"ref": reference_step(18, cfg.size, batch, cfg.lr),
                         "ours": ours_step(cfg, data.num_train_pids, batch),
-                        "full": ours_step(cfg, data.num_train_pids, batch, loader)}, n, warmup, repeats)
+                        "full": ours_step(cfg, data.num_train_pids, batch, loader),
+                        "bf16": ours_step(cfg.replace(cpu_bf16=True), data.num_train_pids, batch)},
+                       n, warmup, repeats)
     print(f"\ncpu_synth_r18: ResNet-18 (last stride 1), {cfg.size[0]}x{cfg.size[1]}, batch {batch} "
           f"(P={cfg.p} x K={cfg.k}), step = forward + loss + backward + Adam")
     report("  target step, random tensors", batch, t["ours"], t["ref"], "torchvision resnet18")
     report(f"  target step + JPEG loading (workers={cfg.num_workers})", batch, t["full"], t["ref"],
            "torchvision resnet18")
     print(f"  data loading share of a step: {100 * max(t['full'] - t['ours'], 0) / t['full']:.0f} %")
+    label = "bfloat16 autocast" if cpu_has_native_bf16() else "cpu_bf16 (no native bf16: float32)"
+    report(f"  target step, random tensors, {label}", batch, t["bf16"], t["ref"], "torchvision resnet18")
+    print(f"  bfloat16 against float32 (the preset): {t['ours'] / t['bf16']:.2f}x")
     steps = cfg.epochs * 63  # SynthMarket small: 63 P x K batches per epoch (150 identities x 12 images)
     print(f"  -> the preset's {cfg.epochs} epochs ({steps} steps) take ~{steps * t['full'] / 60:.1f} min of "
           f"training at this speed")

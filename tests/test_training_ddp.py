@@ -1,5 +1,6 @@
 """DDP through torchrun on CPU (gloo): two processes train one model, only rank 0 writes, and a
-two-process run killed mid-training resumes exactly."""
+two-process run killed mid-training resumes exactly; processes that would train in different
+precisions all refuse."""
 import os
 import shutil
 import subprocess
@@ -79,3 +80,29 @@ def test_ddp_two_processes_cpu(tmp_path: Path):
     k0 = load_checkpoint(tmp_path / "killed.rank0.params")["model_state"]
     for k in p0:
         assert torch.equal(p0[k], k0[k]), k
+
+
+PRECISION_SCRIPT = r'''
+import os, sys
+import amd_reid.training as T
+rank = int(os.environ["RANK"])
+T.cpu_has_native_bf16 = lambda: rank == 0        # as if rank 1 ran on a CPU without native bfloat16
+cfg = T.TargetConfig(size=(64, 32), p=4, k=2, depth=18, pretrained=False, epochs=1, cpu_bf16=True)
+try:
+    T.train_target(cfg, sys.argv[1], sys.argv[2], progress=False)
+    print(f"rank {rank}: trained")
+except ValueError as e:
+    print(f"rank {rank}: refused: {e}")
+'''
+
+
+@pytest.mark.skipif(TORCHRUN is None, reason="torchrun not found")
+def test_ddp_processes_agree_on_precision(tmp_path: Path):
+    "Processes that would train in different precisions all stop with the same error (none waits for the others)."
+    data = make_toy_market(tmp_path / "toy", n_train=4, n_test=2, images_per_id=4, size=(64, 32))
+    script = tmp_path / "precision.py"
+    script.write_text(PRECISION_SCRIPT)
+    r = _torchrun(script, data, tmp_path / "run")
+    assert r.stdout.count("refused: the 2 processes would train in different precisions (bfloat16, float32") == 2, \
+        r.stdout + r.stderr
+    assert not (tmp_path / "run").exists()                      # nothing written
