@@ -87,7 +87,7 @@ class RegionImageDataset(ImageDataset):
             geometry += [v2.Pad(pad), v2.RandomCrop(size)]
         self.records, self.reader = list(records), reader
         self.geometry = v2.Compose(geometry)
-        self.normalise = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
+        self.normalise = T.Compose([T.ToTensor(), T.Normalize(mean, std)])     # the ordinary path's, op for op
         self.erase = T.RandomErasing(p=erasing, value=0) if erasing > 0 else None
 
     def _erase(self, x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,12 +103,12 @@ class RegionImageDataset(ImageDataset):
 
     def __getitem__(self, i: int) -> dict:
         from torchvision import tv_tensors
-        from torchvision.transforms.functional import pil_to_tensor
         r = self.records[i]
-        img = tv_tensors.Image(pil_to_tensor(load_image(r.path)))                       # (3, H, W) uint8
+        img = load_image(r.path)          # a PIL image: v2 resizes it with PIL, as the ordinary path does
         labels = np.asarray(self.reader.labels(r))
-        if labels.shape != tuple(img.shape[1:]):
-            raise ValueError(f"{r.path}: part labels of size {labels.shape} for an image of size {tuple(img.shape[1:])}")
+        if labels.shape != (img.height, img.width):
+            raise ValueError(f"{r.path}: part labels of size {labels.shape} for an image of size "
+                             f"{(img.height, img.width)}")
         img, labels = self.geometry(img, tv_tensors.Mask(torch.from_numpy(labels.astype(np.int64))))
         x, labels = self.normalise(img).as_subclass(torch.Tensor), labels.as_subclass(torch.Tensor)
         if self.erase is not None:
