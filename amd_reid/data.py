@@ -70,7 +70,8 @@ class ImageDataset(Dataset):
 # %% ../nbs/03_data.ipynb #02f00c1f
 class RegionImageDataset(ImageDataset):
     """Training images with their ground-truth regions: items also carry `regions`, (M, h, w) bool at the
-    training `size` = (h, w), augmented geometrically exactly as the image. `reader.labels(record)` gives the
+    training `size` = (h, w), with the image's geometry (resized by centre-aligned nearest neighbours, then
+    flipped, padded and cropped with the image's draws). `reader.labels(record)` gives the
     (H, W) integer part labels of a record's image at its own size (0 = background), `reader.regions(labels)` the
     bool regions, one per attribute, of a label map (e.g. `RegionReader`)."""
     def __init__(self, records: Sequence[ImageRecord], size: tuple[int, int], reader,
@@ -80,13 +81,14 @@ class RegionImageDataset(ImageDataset):
         if autoaugment:
             raise ValueError("AutoAugment cannot be combined with ground-truth regions (its geometric "
                              "operations are not applied to masks); set autoaugment=False")
-        geometry = [v2.Resize(size, interpolation=v2.InterpolationMode.BICUBIC)]
+        self.size = tuple(size)
+        geometry = []                     # the resize is done in __getitem__: image and labels each their own way
         if flip > 0:
             geometry.append(v2.RandomHorizontalFlip(flip))
         if pad > 0:
             geometry += [v2.Pad(pad), v2.RandomCrop(size)]
         self.records, self.reader = list(records), reader
-        self.geometry = v2.Compose(geometry)
+        self.geometry = v2.Compose(geometry) if geometry else (lambda *xs: xs)
         self.normalise = T.Compose([T.ToTensor(), T.Normalize(mean, std)])     # the ordinary path's, op for op
         self.erase = T.RandomErasing(p=erasing, value=0) if erasing > 0 else None
 
@@ -103,13 +105,17 @@ class RegionImageDataset(ImageDataset):
 
     def __getitem__(self, i: int) -> dict:
         from torchvision import tv_tensors
+        from torchvision.transforms.v2 import InterpolationMode, functional as F2
         r = self.records[i]
-        img = load_image(r.path)          # a PIL image: v2 resizes it with PIL, as the ordinary path does
+        img = load_image(r.path)          # a PIL image throughout the geometry, as in the ordinary path
         labels = np.asarray(self.reader.labels(r))
         if labels.shape != (img.height, img.width):
             raise ValueError(f"{r.path}: part labels of size {labels.shape} for an image of size "
                              f"{(img.height, img.width)}")
-        img, labels = self.geometry(img, tv_tensors.Mask(torch.from_numpy(labels.astype(np.int64))))
+        img = F2.resize(img, list(self.size), interpolation=InterpolationMode.BICUBIC)      # PIL's bicubic, as T.Resize
+        labels = F2.resize(torch.from_numpy(labels.astype(np.int64))[None], list(self.size),
+                           interpolation=InterpolationMode.NEAREST_EXACT)[0]   # the source pixel under each centre
+        img, labels = self.geometry(img, tv_tensors.Mask(labels))
         x, labels = self.normalise(img).as_subclass(torch.Tensor), labels.as_subclass(torch.Tensor)
         if self.erase is not None:
             x, labels = self._erase(x, labels)

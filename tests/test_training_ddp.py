@@ -38,11 +38,11 @@ torch.save({n: p.detach() for n, p in model.named_parameters()}, Path(out).paren
 TORCHRUN = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or shutil.which("torchrun")
 
 
-def _torchrun(script, *args, check=True, extra_env=None):
+def _torchrun(script, *args, check=True, extra_env=None, timeout=900):
     env = {**os.environ, "OMP_NUM_THREADS": "1", **(extra_env or {})}
     env.pop("WORLD_SIZE", None)
     cmd = [TORCHRUN, "--standalone", "--nproc_per_node", "2", str(script), *map(str, args)]
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and r.returncode != 0:
         raise AssertionError(f"torchrun failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-5000:]}")
     return r
@@ -102,7 +102,7 @@ def test_ddp_processes_agree_on_precision(tmp_path: Path):
     data = make_toy_market(tmp_path / "toy", n_train=4, n_test=2, images_per_id=4, size=(64, 32))
     script = tmp_path / "precision.py"
     script.write_text(PRECISION_SCRIPT)
-    r = _torchrun(script, data, tmp_path / "run")
+    r = _torchrun(script, data, tmp_path / "run", timeout=180)    # a hang (one process waiting) fails fast
     assert r.stdout.count("refused: the 2 processes would train in different precisions (bfloat16, float32") == 2, \
         r.stdout + r.stderr
     assert not (tmp_path / "run").exists()                      # nothing written
