@@ -92,7 +92,11 @@ try:
     T.train_target(cfg, sys.argv[1], sys.argv[2], progress=False)
     print(f"rank {rank}: trained")
 except ValueError as e:
-    print(f"rank {rank}: refused: {e}")
+    print(f"rank {rank}: refused: {e}", flush=True)
+finally:                       # leave gloo cleanly (an abandoned group can abort the process at exit)
+    import torch.distributed as dist
+    if dist.is_initialized():
+        dist.destroy_process_group()
 '''
 
 
