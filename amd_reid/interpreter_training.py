@@ -234,7 +234,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     check_interpreter_setup(cfg, tcfg, data_root, target_ckpt)
     ck = load_checkpoint(last) if resume and last.exists() else None
     if ck is not None:                             # before anything is written: a refused resume changes nothing
-        _check_resumable(cfg, ck, last, world, device)
+        _check_resumable(cfg, ck, last, world, amp_dtype)
         _check_same_target(ck, target, last, target_ckpt)
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -370,7 +370,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
         raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
     ck = load_checkpoint(last) if resume and last.exists() else None
     if ck is not None:
-        _check_resumable(cfg, ck, last, world, device)  # before anything is written: a refused resume changes nothing
+        _check_resumable(cfg, ck, last, world, amp_dtype)  # before anything is written: a refused resume changes nothing
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
         for tmp in out_dir.glob(".*.tmp"): tmp.unlink()  # left by a run killed while writing a file
@@ -520,10 +520,10 @@ def describe_changes(changes: dict) -> str:
     return ", ".join(f"{k} was {a!r}, now {b!r}" for k, (a, b) in changes.items())
 
 
-def _check_resumable(cfg, ck: dict, path: Path, world: int, device: torch.device) -> None:
+def _check_resumable(cfg, ck: dict, path: Path, world: int, amp_dtype: torch.dtype | None) -> None:
     """Refuse to resume the checkpoint `ck` at `path` with another config (`TargetConfig` or `InterpreterConfig`),
-    another number of processes, or in another precision than the run trained in (the same `cpu_bf16` gives
-    float32 on a CPU without native bfloat16)."""
+    another number of processes, or in another precision than the run trained in: this run's is `amp_dtype`
+    (`_run_precision`; the same `cpu_bf16` gives float32 on a CPU without native bfloat16)."""
     diff = config_changes(cfg, ck["config"])
     if diff:
         raise ValueError(f"{path}: cannot resume with a different config: {describe_changes(diff)} "
@@ -532,11 +532,10 @@ def _check_resumable(cfg, ck: dict, path: Path, world: int, device: torch.device
     if saved_world != world:
         raise ValueError(f"{path}: the run used {saved_world} process(es), this one has {world}; "
                          f"resume with the same number so that batches and RNG streams continue exactly")
-    saved, now = ck.get("extra", {}).get("precision"), precision_name(autocast_dtype(cfg, device))
+    saved, now = ck.get("extra", {}).get("precision"), precision_name(amp_dtype)
     if saved is not None and saved != now:   # checkpoints written before the precision was recorded: not checked
-        raise ValueError(f"{path}: the run trained in {saved}, here it would continue in {now} (device {device}"
-                         f"{', native bfloat16: ' + str(cpu_has_native_bf16()) if device.type == 'cpu' else ''}); "
-                         f"resume it where it started, or start a new run")
+        raise ValueError(f"{path}: the run trained in {saved}, here it would continue in {now} (native bfloat16 "
+                         f"on this CPU: {cpu_has_native_bf16()}); resume it where it started, or start a new run")
 
 
 def _save(out_dir: Path, model: nn.Module, optimizer, scaler, epoch: int, it: int, cfg: TargetConfig,

@@ -9,14 +9,13 @@ CPU computes it natively (AVX512-BF16 or AMX); elsewhere the script says so and 
 
 Usage: python bench/bench_interpreter_step.py [--quick] [--threads 2]
 """
-import argparse
 import sys
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_training import time_steps  # noqa: E402  (same timing discipline: steps take turns)
+from bench_training import step_bench_setup, time_steps  # noqa: E402  (same command line and timing discipline)
 
 from amd_reid.interpreter_training import INTERPRETER_PRESETS, build_interpreter, interpreter_loss
 from amd_reid.training import TARGET_PRESETS, autocast_dtype, build_target, cpu_has_native_bf16
@@ -47,12 +46,7 @@ def interpreter_step(cfg, bf16: bool, M: int = 26, num_classes: int = 135):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="fewer iterations (a rough number)")
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    n, warmup, repeats = (2, 1, 1) if args.quick else (5, 2, 3)
+    n, warmup, repeats = step_bench_setup(__doc__)
     cfg = INTERPRETER_PRESETS["cpu_synth_r18"]
     native = cpu_has_native_bf16()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU, native bfloat16: {native}")

@@ -90,19 +90,25 @@ def reference_step(depth: int, size, batch: int, lr: float):
     return step
 
 
+def step_bench_setup(doc: str) -> tuple[int, int, int]:
+    """Command line of a step benchmark (`--quick`, `--threads`): sets the thread count, returns the
+    (n, warmup, repeats) of `time_steps`."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer iterations (a rough number)")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    return (2, 1, 1) if args.quick else (5, 2, 3)
+
+
 def report(name: str, batch: int, sec: float, ref_sec: float, ref_name: str) -> None:
     ours, ref = batch / sec, batch / ref_sec
     print(f"{name:<44s} {ours:8.1f} img/s   {ref_name}: {ref:8.1f} img/s   ratio {ours / ref:5.2f}", flush=True)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="fewer iterations (a rough number)")
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    n, warmup, repeats = step_bench_setup(__doc__)
     torch.manual_seed(0)
-    n, warmup, repeats = (2, 1, 1) if args.quick else (5, 2, 3)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
 
     # 1. cpu_synth_r18
