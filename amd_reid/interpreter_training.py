@@ -26,8 +26,9 @@ from .data import build_train_loader
 from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset, parse_market_name
 from .interpreter import AMDInterpreter
 from .synthmarket import RegionReader, has_regions
-from .training import (TargetConfig, TARGET_PRESETS, _check_resumable, _init_distributed, _mean_over_ranks, _MetricsLog,
-                               _stop_non_finite, _default_device, _run_precision, build_target, load_target,
+from .training import (TargetConfig, TARGET_PRESETS, _autocast, _check_resumable, _distributed, _grad_scaler,
+                               _mean_over_ranks, _MetricsLog, _stop_non_finite, _default_device, _run_precision,
+                               build_target, load_target,
                                lr_factor, precision_name,
                                plot_training_log)
 
@@ -142,9 +143,10 @@ def build_interpreter(target, cfg: InterpreterConfig, num_attributes: int, pretr
     return interp
 
 
-def load_interpreter(path: str | Path, device: str | torch.device | None = None) -> tuple[AMDInterpreter, dict]:
-    "An interpreter and its target from a `train_interpreter` checkpoint, in eval mode: (model, info)."
-    ck = load_checkpoint(path)
+def load_interpreter(path: str | Path, device: str | torch.device | None = None,
+                     ck: dict | None = None) -> tuple[AMDInterpreter, dict]:
+    "An interpreter and its target from a `train_interpreter` checkpoint, in eval mode: (model, info); `ck`: the file, if read."
+    ck = load_checkpoint(path) if ck is None else ck
     extra = ck.get("extra", {})
     if "target_config" not in extra or "attribute_names" not in extra:
         raise ValueError(f"{path}: not a train_interpreter checkpoint (no target config / attribute names inside)")
@@ -220,8 +222,15 @@ def _check_same_target(ck: dict, target, path: Path, target_ckpt) -> None:
 def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root: str | Path, out_dir: str | Path,
                       resume: bool = False, device: str | torch.device | None = None,
                       progress: bool = True, evaluate: bool = True) -> tuple[AMDInterpreter, dict]:
-    "Train an interpreter for the target in `target_ckpt` on the Market-format folder `data_root`."
-    rank, world, device, own_group = _init_distributed(device)
+    """Train an interpreter for the target in `target_ckpt` on the Market-format folder `data_root`, writing
+    checkpoints and logs to `out_dir`; returns the interpreter (eval mode) and a dict of results. Under `torchrun`,
+    every process calls it; `resume=True` continues `out_dir/last.pt`."""
+    with _distributed(device) as (rank, world, device):
+        return _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world, device, progress,
+                                  evaluate)
+
+
+def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world, device, progress, evaluate):
     amp_dtype = _run_precision(cfg, device, world)
     main = rank == 0
     out_dir, last = Path(out_dir), Path(out_dir) / "last.pt"
@@ -258,8 +267,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     interp = build_interpreter(target, cfg, len(names)).to(device)
     params = [p for p in interp.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    use_scaler = amp_dtype == torch.float16
-    scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
+    scaler = _grad_scaler(amp_dtype, device, ck["scaler_state"] if ck is not None else None)
 
     it, start_epoch, history, train_seconds, ckpt_it = 0, 0, [], 0.0, None
     if ck is not None:
@@ -267,7 +275,6 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
         load_state_dict_strict(interp, {**{k: v for k, v in interp.state_dict().items() if k not in own},
                                         **ck["model_state"]}, source=str(last))
         optimizer.load_state_dict(ck["optimizer_state"])
-        if use_scaler and ck["scaler_state"]: scaler.load_state_dict(ck["scaler_state"])
         restore_rng_state(ck["rng_state"]["ranks"][rank])
         it = ckpt_it = ck["iteration"]
         start_epoch = ck["epoch"]                      # checkpoints are written at the end of an epoch
@@ -302,7 +309,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
             for group in optimizer.param_groups: group["lr"] = lr
             imgs = batch["img"].to(device, non_blocking=True)               # (B, 3, H, W)
             attrs = batch["attrs"].to(device, non_blocking=True)            # (B, M) -1/+1
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            with _autocast(device, amp_dtype):
                 out = net(imgs)
             regions = batch["regions"].to(device, non_blocking=True) if reader is not None else None  # (B, M, H, W)
             loss, terms = interpreter_loss(out, attrs, cfg, groups, pos_ratio, regions)
@@ -339,8 +346,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
         t_start = time.perf_counter()
     bar.close()
     if world > 1:
-        dist.barrier()
-        if own_group: dist.destroy_process_group()
+        dist.barrier()                                  # every process done before the group is left
     interp.eval()
     return interp, {"metrics": history[-1] if history else {}, "history": history, "iterations": it,
                     "train_seconds": train_seconds, "checkpoint": str(last), "out_dir": str(out_dir),

@@ -38,11 +38,11 @@ def _log(msg: str) -> None:
     print(msg, flush=True)
 
 
-def _run_state(run_dir: Path, cfg) -> str:
-    "'new', 'finished' or 'partial' for the training run in `run_dir` with config `cfg`."
+def _run_state(run_dir: Path, cfg) -> tuple[str, dict | None]:
+    "('new', None), ('finished', checkpoint) or ('partial', checkpoint) for the training run in `run_dir` with config `cfg`."
     last = run_dir / "last.pt"
     if not last.exists():
-        return "new"
+        return "new", None
     ck = load_checkpoint(last)
     changed = config_changes(cfg, ck["config"])      # fields added since the run was saved take their defaults
     if changed:
@@ -51,18 +51,19 @@ def _run_state(run_dir: Path, cfg) -> str:
                 ) if "cpu_bf16" in changed and "cpu_bf16" not in ck["config"] else ""
         raise ValueError(f"{run_dir} holds a run with a different configuration ({describe_changes(changed)}); "
                          f"choose another output folder or delete it{hint}")
-    return "finished" if ck["epoch"] >= cfg.epochs else "partial"
+    return ("finished" if ck["epoch"] >= cfg.epochs else "partial"), ck
 
 
 def ensure_target(cfg, data: Path, run_dir: Path, device=None, progress: bool = True):
     "Train the target (or resume it, or reuse a finished run): (model, checkpoint path, seconds trained)."
-    state = _run_state(run_dir, cfg)
+    state, ck = _run_state(run_dir, cfg)
     if state == "finished":
         _log(f"      reusing the trained target in {run_dir} (delete it to retrain)")
-        model, _ = load_target(run_dir / "last.pt", device)
+        model, _ = load_target(run_dir / "last.pt", device, ck=ck)      # the file is read once
         return model, run_dir / "last.pt", 0.0
     if state == "partial":
         _log(f"      resuming the interrupted target run in {run_dir}")
+    del ck                                  # the trainer reads the file itself: not two copies in memory
     t0 = time.perf_counter()
     model, res = train_target(cfg, data, run_dir, resume=state == "partial", device=device, progress=progress)
     m = res["metrics"]
@@ -74,14 +75,15 @@ def ensure_target(cfg, data: Path, run_dir: Path, device=None, progress: bool = 
 def ensure_interpreter(cfg, target_ckpt: Path, data: Path, run_dir: Path, device=None, progress: bool = True):
     """Train the interpreter (or resume, or reuse): (interpreter, checkpoint path, seconds trained, precision it
     trained in -- None for a checkpoint written before the precision was recorded)."""
-    state = _run_state(run_dir, cfg)
+    state, ck = _run_state(run_dir, cfg)
     if state == "finished":
-        interp, info = load_interpreter(run_dir / "last.pt", device)
+        interp, info = load_interpreter(run_dir / "last.pt", device, ck=ck)
         _log(f"      reusing the trained interpreter in {run_dir} ({info['precision'] or 'precision not recorded'}; "
              f"delete it to retrain)")
         return interp, run_dir / "last.pt", 0.0, info["precision"]
     if state == "partial":
         _log(f"      resuming the interrupted interpreter run in {run_dir}")
+    del ck                                  # the trainer reads the file itself: not two copies in memory
     t0 = time.perf_counter()
     interp, res = train_interpreter(cfg, target_ckpt, data, run_dir, resume=state == "partial", device=device,
                                     progress=progress, evaluate=False)

@@ -11,6 +11,7 @@ import math
 import os
 import random
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Sequence
@@ -193,9 +194,10 @@ def build_target(cfg: TargetConfig, num_classes: int, pretrained: bool | str | N
                             scale=cfg.scale, margin=cfg.margin)
 
 
-def load_target(path: str | Path, device: str | torch.device | None = None) -> tuple[ReIDModel, TargetConfig]:
-    "A trained target from a `train_target` checkpoint, in eval mode: (model, its config)."
-    ck = load_checkpoint(path)
+def load_target(path: str | Path, device: str | torch.device | None = None,
+                ck: dict | None = None) -> tuple[ReIDModel, TargetConfig]:
+    "A trained target from a `train_target` checkpoint, in eval mode: (model, its config); `ck`: the file, if read."
+    ck = load_checkpoint(path) if ck is None else ck
     if not ck.get("config") or "num_classes" not in ck.get("extra", {}):
         raise ValueError(f"{path}: not a train_target checkpoint (no config / num_classes inside)")
     cfg = TargetConfig.from_dict(ck["config"])
@@ -238,19 +240,38 @@ def _default_device() -> torch.device:
     return torch.device("cpu")
 
 
-def _init_distributed(device: str | torch.device | None) -> tuple[int, int, torch.device, bool]:
-    "(rank, world_size, device, we_initialised_the_group)"
+@contextmanager
+def _distributed(device: str | torch.device | None):
+    "Yields (rank, world_size, device) of this process; destroys on exit a process group it created."
     world = int(os.environ.get("WORLD_SIZE", "1"))
     device = _default_device() if device is None else torch.device(device)
     if world <= 1:
-        return 0, 1, device, False
+        yield 0, 1, device
+        return
     if device.type != "cpu":
         device = torch.device(device.type, int(os.environ.get("LOCAL_RANK", "0")))
         torch.accelerator.set_device_index(device.index)
-    created = not dist.is_initialized()
+    created = not dist.is_initialized()          # a caller's own group is left to the caller
     if created:
         dist.init_process_group(backend=dist.get_default_backend_for_device(device))
-    return dist.get_rank(), dist.get_world_size(), device, created
+    try:
+        yield dist.get_rank(), dist.get_world_size(), device
+    finally:
+        if created and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _grad_scaler(amp_dtype: torch.dtype | None, device: torch.device, state: dict | None = None):
+    "The run's gradient scaler, on for float16 only (bfloat16 has float32's range); `state`: a checkpoint's."
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    if scaler.is_enabled() and state:
+        scaler.load_state_dict(state)
+    return scaler
+
+
+def _autocast(device: torch.device, amp_dtype: torch.dtype | None):
+    "The autocast context of a run's forward passes (a no-op in float32)."
+    return torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
 
 
 def _seed_everything(seed: int) -> None:
@@ -358,7 +379,11 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
     """Train the target on the Market-format folder `data_root`, writing checkpoints and logs to `out_dir`.
     Returns the trained model (eval mode) and a dict of results (final `metrics`, eval `history`, timings;
     complete on rank 0). Under `torchrun`, every process calls it; `resume=True` continues `out_dir/last.pt`."""
-    rank, world, device, own_group = _init_distributed(device)
+    with _distributed(device) as (rank, world, device):
+        return _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress)
+
+
+def _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress):
     amp_dtype = _run_precision(cfg, device, world)     # mixed precision (see `autocast_dtype`), agreed by all ranks
     main = rank == 0
     out_dir = Path(out_dir)
@@ -392,15 +417,13 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
     trainable = {n for n, prm in model.backbone.named_parameters() if prm.requires_grad}
     optimizer = torch.optim.Adam([prm for prm in model.parameters() if prm.requires_grad], lr=cfg.lr,
                                  weight_decay=cfg.weight_decay)
-    use_scaler = amp_dtype == torch.float16         # bfloat16 has float32's range: no loss scaling
-    scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
+    scaler = _grad_scaler(amp_dtype, device, ck["scaler_state"] if ck is not None else None)
 
-    # resume: weights, optimiser, scaler, RNG, iteration
+    # resume: weights, optimiser, RNG, iteration (the scaler's state went in above)
     it, start_epoch, history, train_seconds, ckpt_it = 0, 0, [], 0.0, None
     if ck is not None:
         load_state_dict_strict(model, ck["model_state"], source=str(last))
         optimizer.load_state_dict(ck["optimizer_state"])
-        if use_scaler and ck["scaler_state"]: scaler.load_state_dict(ck["scaler_state"])
         restore_rng_state(ck["rng_state"]["ranks"][rank])
         it = ckpt_it = ck["iteration"]
         start_epoch = ck["epoch"]
@@ -426,7 +449,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
             imgs = batch["img"].to(device, non_blocking=True)  # (B, 3, H, W), B = p/world * k
             pids = batch["pid"].to(device, non_blocking=True)  # (B,)
 
-            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+            with _autocast(device, amp_dtype):
                 out = net(imgs, pids)
             loss, terms = target_loss(out, pids, cfg)          # in float32: distances are delicate
             values = _mean_over_ranks(torch.stack([loss.detach(), *[t.detach() for t in terms.values()]]).float(), world)
@@ -474,8 +497,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
     bar.close()
 
     if world > 1:
-        dist.barrier()
-        if own_group: dist.destroy_process_group()
+        dist.barrier()                                  # every process done before the group is left
     _set_backbone_frozen(model.backbone, False, trainable)
     model.eval()
     results = {"metrics": history[-1] if history else {}, "history": history, "iterations": it,
