@@ -27,7 +27,7 @@ from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset, pars
 from .interpreter import AMDInterpreter
 from .synthmarket import RegionReader, has_regions
 from .training import (TargetConfig, TARGET_PRESETS, _autocast, _check_resumable, _distributed, _grad_scaler,
-                               _mean_over_ranks, _MetricsLog, _stop_non_finite, _default_device, _run_precision,
+                               _loss_values, _MetricsLog, _stop_if_non_finite, _default_device, _run_precision,
                                build_target, load_target,
                                lr_factor, precision_name,
                                plot_training_log)
@@ -313,10 +313,8 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
                 out = net(imgs)
             regions = batch["regions"].to(device, non_blocking=True) if reader is not None else None  # (B, M, H, W)
             loss, terms = interpreter_loss(out, attrs, cfg, groups, pos_ratio, regions)
-            values = _mean_over_ranks(torch.stack([loss.detach(), *[t.detach() for t in terms.values()]]).float(), world)
-            if not torch.isfinite(values).all():
-                bar.close()
-                _stop_non_finite(log, it, epoch, lr, dict(zip(["loss", *terms], values.tolist())), last, ckpt_it)
+            values = _loss_values(loss, terms, world)         # the same on every process: all stop together
+            _stop_if_non_finite(values, ["loss", *terms], log, bar, it, epoch, lr, last, ckpt_it)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)

@@ -452,10 +452,8 @@ def _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress
             with _autocast(device, amp_dtype):
                 out = net(imgs, pids)
             loss, terms = target_loss(out, pids, cfg)          # in float32: distances are delicate
-            values = _mean_over_ranks(torch.stack([loss.detach(), *[t.detach() for t in terms.values()]]).float(), world)
-            if not torch.isfinite(values).all():
-                bar.close()
-                _stop_non_finite(log, it, epoch, lr, dict(zip(["loss", *terms], values.tolist())), last, ckpt_it)
+            values = _loss_values(loss, terms, world)         # the same on every process: all stop together
+            _stop_if_non_finite(values, ["loss", *terms], log, bar, it, epoch, lr, last, ckpt_it)
 
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -579,7 +577,18 @@ def _save(out_dir: Path, model: nn.Module, optimizer, scaler, epoch: int, it: in
     link_checkpoint(path, out_dir / "last.pt")  # last.pt: replaced atomically, same bytes
 
 
-def _stop_non_finite(log, it: int, epoch: int, lr: float, values: dict, last: Path, ckpt_it: int | None):
+def _loss_values(loss: torch.Tensor, terms: dict[str, torch.Tensor], world: int) -> torch.Tensor:
+    "A batch's loss and its terms as one float32 vector, averaged over the processes (what the log records)."
+    return _mean_over_ranks(torch.stack([loss.detach(), *[t.detach() for t in terms.values()]]).float(), world)
+
+
+def _stop_if_non_finite(values: torch.Tensor, names: list[str], log, bar, it: int, epoch: int, lr: float,
+                        last: Path, ckpt_it: int | None) -> None:
+    "Stop the run, logged and with a way to go on, when the loss or a term of it (`values`, named `names`) is not finite."
+    if torch.isfinite(values).all():
+        return
+    bar.close()
+    values = dict(zip(names, values.tolist()))
     terms = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
     if log is not None:
         log.write(kind="stop", reason="non-finite loss", epoch=epoch + 1, iteration=it + 1, lr=lr,

@@ -152,6 +152,24 @@ def lab(tmp_path):
         stop_server(base, proc)
 
 
+# what the browser shows: the rank list and pair images, the rank table and the contribution chart
+VIEW_STATE_JS = """() => ({rank: document.querySelector('img.amd-rank-image').src,
+                          pair: document.querySelector('img.amd-pair-masks').src,
+                          table: document.querySelector('.amd-rank-table').innerText,
+                          chart: document.querySelector('.amd-chart').innerText})"""
+
+
+def wait_until_changed(page, before: dict, keys: list[str], event: str) -> dict:
+    "Wait until each view in `keys` differs from `before` (each arrives in its own message); the new state."
+    try:
+        page.wait_for_function(f"([b, keys]) => {{ const s = ({VIEW_STATE_JS})(); "
+                               "return keys.every(k => s[k] !== b[k]); }", arg=[before, keys], timeout=30_000)
+    except Exception:
+        now = page.evaluate(VIEW_STATE_JS)
+        raise AssertionError(f"{[k for k in keys if now[k] == before[k]]} did not change when {event}")
+    return page.evaluate(VIEW_STATE_JS)
+
+
 def test_browser_in_jupyterlab(lab, tmp_path):
     base, root, log = lab
     t0 = time.monotonic()
@@ -191,32 +209,11 @@ def test_browser_in_jupyterlab(lab, tmp_path):
             page.keyboard.press("ArrowRight")
             page.wait_for_function("() => document.querySelector('.amd-info').innerText.includes('query 1 ')",
                                    timeout=30_000)
-            # each view arrives in its own message: wait until all have changed (or report which did not)
-            state_js = """() => ({rank: document.querySelector('img.amd-rank-image').src,
-                                  pair: document.querySelector('img.amd-pair-masks').src,
-                                  table: document.querySelector('.amd-rank-table').innerText,
-                                  chart: document.querySelector('.amd-chart').innerText})"""
-            try:
-                page.wait_for_function(f"b => {{ const s = ({state_js})(); "
-                                       "return Object.keys(b).every(k => s[k] !== b[k]); }",
-                                       arg=before, timeout=30_000)
-            except Exception:
-                after = page.evaluate(state_js)
-                unchanged = [k for k in before if after[k] == before[k]]
-                raise AssertionError(f"{unchanged} did not change when the query slider moved")
-            after = page.evaluate(state_js)
-            assert after["table"] != before["table"] and after["rank"] != before["rank"]
+            after = wait_until_changed(page, before, ["rank", "pair", "table", "chart"], "the query slider moved")
 
             # pick the third gallery item: the chart and the pair masks change, the table highlight moves
             page.locator(".amd-gallery-pick button").nth(2).click()
-            try:
-                page.wait_for_function(f"b => {{ const s = ({state_js})(); "
-                                       "return s.chart !== b.chart && s.pair !== b.pair && s.rank !== b.rank; }",
-                                       arg=after, timeout=30_000)
-            except Exception:
-                now = page.evaluate(state_js)
-                unchanged = [k for k in ("chart", "pair", "rank") if now[k] == after[k]]
-                raise AssertionError(f"{unchanged} did not change when a gallery item was picked")
+            wait_until_changed(page, after, ["chart", "pair", "rank"], "a gallery item was picked")
             # the picked item is underlined in the strip and highlighted in the table (style only: same text)
             assert page.locator(".amd-rank-table tr[data-rank='3']").get_attribute("style").find("background") >= 0
             assert "gallery" in chart.inner_text()
