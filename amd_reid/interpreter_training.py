@@ -27,7 +27,7 @@ from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset, pars
 from .interpreter import AMDInterpreter
 from .synthmarket import RegionReader, has_regions
 from .training import (TargetConfig, TARGET_PRESETS, _autocast, _check_resumable, _distributed, _grad_scaler,
-                               _loss_values, _MetricsLog, _stop_if_non_finite, _default_device, _run_precision,
+                               _loss_values, _MetricsLog, _read_checkpoint, _stop_if_non_finite, _default_device, _run_precision,
                                build_target, load_target,
                                lr_factor, precision_name,
                                plot_training_log)
@@ -143,10 +143,10 @@ def build_interpreter(target, cfg: InterpreterConfig, num_attributes: int, pretr
     return interp
 
 
-def load_interpreter(path: str | Path, device: str | torch.device | None = None,
+def load_interpreter(path: str | Path, device: str | torch.device | None = None, *,
                      ck: dict | None = None) -> tuple[AMDInterpreter, dict]:
     "An interpreter and its target from a `train_interpreter` checkpoint, in eval mode: (model, info); `ck`: the file, if read."
-    ck = load_checkpoint(path) if ck is None else ck
+    ck = _read_checkpoint(path, ck)
     extra = ck.get("extra", {})
     if "target_config" not in extra or "attribute_names" not in extra:
         raise ValueError(f"{path}: not a train_interpreter checkpoint (no target config / attribute names inside)")
@@ -343,8 +343,6 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
             ckpt_it = it
         t_start = time.perf_counter()
     bar.close()
-    if world > 1:
-        dist.barrier()                                  # every process done before the group is left
     interp.eval()
     return interp, {"metrics": history[-1] if history else {}, "history": history, "iterations": it,
                     "train_seconds": train_seconds, "checkpoint": str(last), "out_dir": str(out_dir),

@@ -11,6 +11,7 @@ import math
 import os
 import random
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -194,10 +195,19 @@ def build_target(cfg: TargetConfig, num_classes: int, pretrained: bool | str | N
                             scale=cfg.scale, margin=cfg.margin)
 
 
-def load_target(path: str | Path, device: str | torch.device | None = None,
+def _read_checkpoint(path: str | Path, ck: dict | None = None) -> dict:
+    "The checkpoint at `path`: read now, or `ck` if the caller has read it already (from that file)."
+    if ck is None:
+        return load_checkpoint(path)
+    if Path(ck.get("path", path)).resolve() != Path(path).resolve():
+        raise ValueError(f"{path}: the checkpoint given was read from {ck['path']}")
+    return ck
+
+
+def load_target(path: str | Path, device: str | torch.device | None = None, *,
                 ck: dict | None = None) -> tuple[ReIDModel, TargetConfig]:
     "A trained target from a `train_target` checkpoint, in eval mode: (model, its config); `ck`: the file, if read."
-    ck = load_checkpoint(path) if ck is None else ck
+    ck = _read_checkpoint(path, ck)
     if not ck.get("config") or "num_classes" not in ck.get("extra", {}):
         raise ValueError(f"{path}: not a train_target checkpoint (no config / num_classes inside)")
     cfg = TargetConfig.from_dict(ck["config"])
@@ -242,7 +252,7 @@ def _default_device() -> torch.device:
 
 @contextmanager
 def _distributed(device: str | torch.device | None):
-    "Yields (rank, world_size, device) of this process; destroys on exit a process group it created."
+    "Yields (rank, world_size, device) of this process; on the way out leaves a process group it created."
     world = int(os.environ.get("WORLD_SIZE", "1"))
     device = _default_device() if device is None else torch.device(device)
     if world <= 1:
@@ -256,9 +266,16 @@ def _distributed(device: str | torch.device | None):
         dist.init_process_group(backend=dist.get_default_backend_for_device(device))
     try:
         yield dist.get_rank(), dist.get_world_size(), device
-    finally:
-        if created and dist.is_initialized():
-            dist.destroy_process_group()
+    except BaseException:
+        if created and dist.is_initialized() and dist.get_backend() == "gloo":
+            try:
+                dist.destroy_process_group()
+            except Exception as e:                # never hide the error that stopped the run
+                warnings.warn(f"could not leave the process group after the error: {e}")
+        raise
+    dist.barrier()                                # every process done before the group is left
+    if created:
+        dist.destroy_process_group()
 
 
 def _grad_scaler(amp_dtype: torch.dtype | None, device: torch.device, state: dict | None = None):
@@ -494,8 +511,6 @@ def _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress
             ckpt_it = it
     bar.close()
 
-    if world > 1:
-        dist.barrier()                                  # every process done before the group is left
     _set_backbone_frozen(model.backbone, False, trainable)
     model.eval()
     results = {"metrics": history[-1] if history else {}, "history": history, "iterations": it,

@@ -31,9 +31,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 try:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout, sync_playwright
 except ImportError:  # pragma: no cover - depends on the environment
-    sync_playwright = None
+    sync_playwright = PlaywrightTimeout = None
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found (apt-get install -y chromium)"),
@@ -164,7 +164,7 @@ def wait_until_changed(page, before: dict, keys: list[str], event: str) -> dict:
     try:
         page.wait_for_function(f"([b, keys]) => {{ const s = ({VIEW_STATE_JS})(); "
                                "return keys.every(k => s[k] !== b[k]); }", arg=[before, keys], timeout=30_000)
-    except Exception:
+    except PlaywrightTimeout:                    # other failures (a crashed page) keep their own message
         now = page.evaluate(VIEW_STATE_JS)
         raise AssertionError(f"{[k for k in keys if now[k] == before[k]]} did not change when {event}")
     return page.evaluate(VIEW_STATE_JS)

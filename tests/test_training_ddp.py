@@ -88,13 +88,18 @@ import amd_reid.training as T
 rank = int(os.environ["RANK"])
 T.cpu_has_native_bf16 = lambda: rank == 0        # as if rank 1 ran on a CPU without native bfloat16
 cfg = T.TargetConfig(size=(64, 32), p=4, k=2, depth=18, pretrained=False, epochs=1, cpu_bf16=True)
+import torch.distributed as dist
+callers_group = sys.argv[3] == "callers-group"
+if callers_group:                                # a group the script made itself: the trainer must not end it
+    dist.init_process_group("gloo")
 try:
     T.train_target(cfg, sys.argv[1], sys.argv[2], progress=False)
     print(f"rank {rank}: trained")
 except ValueError as e:
-    import torch.distributed as dist
     # the trainer left the process group it created (an abandoned gloo group can abort the process at exit)
     print(f"rank {rank}: group left: {not dist.is_initialized()}; refused: {e}", flush=True)
+if callers_group and dist.is_initialized():
+    dist.destroy_process_group()
 '''
 
 
@@ -104,7 +109,9 @@ def test_ddp_processes_agree_on_precision(tmp_path: Path):
     data = make_toy_market(tmp_path / "toy", n_train=4, n_test=2, images_per_id=4, size=(64, 32))
     script = tmp_path / "precision.py"
     script.write_text(PRECISION_SCRIPT)
-    r = _torchrun(script, data, tmp_path / "run", timeout=180)    # a hang (one process waiting) fails fast
-    assert r.stdout.count("group left: True; refused: the 2 processes would train in different precisions "
-                          "(bfloat16, float32") == 2, r.stdout + r.stderr
+    refusal = "refused: the 2 processes would train in different precisions (bfloat16, float32"
+    r = _torchrun(script, data, tmp_path / "run", "own-group", timeout=180)  # a hang (one process waiting) fails fast
+    assert r.stdout.count(f"group left: True; {refusal}") == 2, r.stdout + r.stderr
     assert not (tmp_path / "run").exists()                      # nothing written
+    r = _torchrun(script, data, tmp_path / "run", "callers-group", timeout=180)
+    assert r.stdout.count(f"group left: False; {refusal}") == 2, r.stdout + r.stderr   # the caller's group stays
