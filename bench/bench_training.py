@@ -26,7 +26,8 @@ import torchvision
 
 from amd_reid.data import build_train_loader
 from amd_reid.datasets import Market1501, make_toy_market
-from amd_reid.training import TARGET_PRESETS, autocast_dtype, build_target, cpu_has_native_bf16, target_loss
+from amd_reid.training import (TARGET_PRESETS, _autocast, autocast_dtype, build_target, cpu_has_native_bf16,
+                               target_loss)
 
 
 def time_steps(steps: dict, n: int, warmup: int, repeats: int) -> dict:
@@ -67,7 +68,7 @@ def ours_step(cfg, num_classes: int, batch: int, loader=None):
                 it[0] = iter(loader)
                 b = next(it[0])
             x, pids = b["img"], b["pid"]
-        with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+        with _autocast(torch.device("cpu"), dtype):          # as the trainers do
             out = model(x, pids)
         loss, _ = target_loss(out, pids, cfg)
         opt.zero_grad(set_to_none=True)
