@@ -306,8 +306,8 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     _log(f"[2/6] target ({target_preset})")
     target, target_ckpt, timings["target"] = ensure_target(tcfg, data, out / "target", device, progress)
     _log(f"[3/6] interpreter ({interpreter_preset})")
-    interp, interp_ckpt, timings["interpreter"], interp_precision = ensure_interpreter(icfg, target_ckpt, data, out / "interpreter",
-                                                                     device, progress)
+    interp, interp_ckpt, timings["interpreter"], interp_precision = ensure_interpreter(
+        icfg, target_ckpt, data, out / "interpreter", device, progress)
 
     _log("[4/6] explanations of the query and gallery images")
     t0 = time.perf_counter()
