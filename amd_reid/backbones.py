@@ -21,8 +21,8 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 
 # %% auto #0
 __all__ = ['RESNET_DEPTHS', 'RESNET_CHANNELS', 'SHARED_CHANNELS', 'DOWNLOAD_TIMEOUT', 'set_last_stride', 'load_state_dict_file',
-           'WeightsUnavailableError', 'imagenet_weights', 'imagenet_state_dict', 'ResNetBackbone', 'build_backbone',
-           'make_tail']
+           'WeightsUnavailableError', 'imagenet_weights', 'imagenet_state_dict', 'ResNetBackbone', 'require_weights',
+           'build_backbone', 'make_tail']
 
 # %% ../nbs/10_backbones.ipynb #c419febb
 RESNET_DEPTHS: tuple[int, ...] = (18, 34, 50, 101)
@@ -128,8 +128,9 @@ def imagenet_state_dict(depth: int, timeout: float | None = None, progress: bool
             raise WeightsUnavailableError(
                 f"could not download the ImageNet weights of ResNet-{depth} from {url} "
                 f"({type(e).__name__}: {e}). Without internet access, get the file elsewhere and "
-                f"pass it as a local file: build_backbone({depth}, pretrained='/path/to/{cached.name}') "
-                f"(a torchvision state dict), or copy it to {cached}; or use pretrained=False.") from e
+                f"pass it as a local file: pretrained='/path/to/{cached.name}' (a torchvision state dict; on "
+                f"the command line --set pretrained=/path/to/{cached.name}, for `amd-reid reproduce` in both "
+                f"--set-target and --set-interpreter), or copy it to {cached}; or use pretrained=False.") from e
     return load_state_dict_file(cached)
 
 # %% ../nbs/10_backbones.ipynb #96fb9a87
@@ -196,6 +197,11 @@ def _pretrained_state_dict(depth: int, pretrained: bool | str | Path | None) -> 
     if isinstance(pretrained, (str, Path)):
         return load_state_dict_file(pretrained), str(pretrained)
     raise TypeError(f"pretrained must be a bool or a path to a state dict file, got {type(pretrained).__name__}")
+
+
+def require_weights(depth: int, pretrained: bool | str | Path | None) -> None:
+    "Fail now, not after hours of training, when the weights `pretrained` asks for cannot be had (fetches them once)."
+    _pretrained_state_dict(depth, pretrained)
 
 
 def build_backbone(depth: int = 50, pretrained: bool | str | Path = False, last_stride: int = 1) -> ResNetBackbone:

@@ -102,6 +102,9 @@ def atomic_write(path: Path, write, mode: str = "wb") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if hasattr(os, "fchmod"):                         # POSIX: as `open` would create it, not 0600
+            umask = os.umask(0); os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, mode) as f:
             write(f)
             f.flush()

@@ -39,8 +39,9 @@ def cmd_stats(args) -> int:
 def cmd_synth(args) -> int:
     "Generate SynthMarket in the Market-1501 layout."
     from amd_reid.synthmarket import make_synthmarket
+    existed = (Path(args.out) / "synthmarket.json").is_file()
     out = make_synthmarket(args.out, preset=args.preset, seed=args.seed)
-    print(f"SynthMarket ({args.preset}, seed {args.seed}) written to {out}")
+    print(f"SynthMarket ({args.preset}, seed {args.seed}) {'already in' if existed else 'written to'} {out}")
     return 0
 
 
@@ -108,6 +109,24 @@ def cmd_reproduce(args) -> int:
 _MASK_ABLATIONS = ("flat", "shuffled", "region")   # mask_ablation.ABLATIONS[1:], without importing torch here
 
 
+def _device(name: str) -> str:
+    "`--device`: a device this machine has (cpu, cuda, cuda:1, mps ...), checked before any work starts."
+    import torch
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"{name!r} is not a device name (cpu, cuda, cuda:1, mps ...)") from None
+    if dev.type != "cpu":
+        acc = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else None
+        if acc is None or acc.type != dev.type:
+            raise argparse.ArgumentTypeError(f"{name!r}: this machine has no {dev.type} device "
+                                             f"(it has: cpu{', ' + acc.type if acc is not None else ''})")
+        if dev.index is not None and dev.index >= torch.accelerator.device_count():
+            raise argparse.ArgumentTypeError(f"{name!r}: this machine has {torch.accelerator.device_count()} "
+                                             f"{dev.type} device(s)")
+    return name
+
+
 def _ablations_argument(s: argparse.ArgumentParser) -> None:
     s.add_argument("--ablations", nargs="*", choices=_MASK_ABLATIONS, default=list(_MASK_ABLATIONS), metavar="HOW",
                    help="mask ablations to evaluate (figures/mask_ablation.csv): any of flat, shuffled, region "
@@ -137,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="run folder (default runs/target_PRESET)")
     s.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     s.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="override preset fields, e.g. epochs=5 lr=1e-3")
-    s.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: an accelerator when present)")
+    s.add_argument("--device", type=_device, help="cpu, cuda, cuda:1 ... (default: an accelerator when present)")
     s.set_defaults(func=cmd_train_target)
 
     s = sub.add_parser("train-interpreter", help="train the AMD interpreter of a trained target")
@@ -147,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="run folder (default runs/interpreter_PRESET)")
     s.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
     s.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="override preset fields")
-    s.add_argument("--device")
+    s.add_argument("--device", type=_device)
     s.set_defaults(func=cmd_train_interpreter)
 
     s = sub.add_parser("explain", help="explain the distance between two images, attribute by attribute")
@@ -156,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ckpt", required=True, help="a train-interpreter checkpoint (it carries its target)")
     s.add_argument("--top", type=int, default=5, help="how many attributes to print")
     s.add_argument("--out", default="explanation.png", help="figure file (.png, .svg or .pdf)")
-    s.add_argument("--device")
+    s.add_argument("--device", type=_device)
     s.set_defaults(func=cmd_explain)
 
     s = sub.add_parser("demo", help="the main job on SynthMarket (CPU): data, models, figures, tables")
@@ -165,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--figures", default="figures", help="where figures and tables are written")
     s.add_argument("--holdout", type=int, default=15, help="training identities held out to choose alpha")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--device")
+    s.add_argument("--device", type=_device)
     _ablations_argument(s)
     s.set_defaults(func=cmd_demo)
 
@@ -177,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--holdout", type=int, default=50, help="training identities held out to choose alpha")
     s.add_argument("--set-target", nargs="*", metavar="KEY=VALUE")
     s.add_argument("--set-interpreter", nargs="*", metavar="KEY=VALUE")
-    s.add_argument("--device")
+    s.add_argument("--device", type=_device)
     _ablations_argument(s)
     s.set_defaults(func=cmd_reproduce)
     return p
@@ -190,8 +209,35 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    return _run_command(args)
+
+
+def _run_command(args) -> int:
+    "Run a parsed command; user errors become one line and exit code 2, an interruption exit code 130."
     try:
         return args.func(args)
-    except (FileNotFoundError, FileExistsError, ValueError, FloatingPointError) as e:  # user errors: one clear line, no traceback
-        print(f"amd-reid {args.command}: error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"\namd-reid {args.command}: interrupted. Checkpoints already written are kept: "
+              f"{_RESUME_HINT.get(args.command, 'run the same command again')}.", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if not _is_user_error(e):
+            raise
+        print(f"amd-reid {args.command}: error: {e}", file=sys.stderr)     # one clear line, no traceback
         return 2
+
+
+_RESUME_HINT = {"train-target": "add --resume to the same command to continue",
+                "train-interpreter": "add --resume to the same command to continue",
+                "demo": "run it again to continue where it stopped",
+                "reproduce": "run it again to continue where it stopped"}
+
+
+def _is_user_error(e: BaseException) -> bool:
+    "Errors that come from the input (a missing or wrong file, a bad value, unavailable weights), not from a bug."
+    user = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError,
+            ValueError, FloatingPointError)
+    backbones = sys.modules.get("amd_reid.backbones")      # loaded if the error can come from there
+    if backbones is not None:
+        user += (backbones.WeightsUnavailableError,)
+    return isinstance(e, user)

@@ -410,9 +410,10 @@ def pair_explanation_figure(ex: PairExplanation, attrs_a=None, attrs_b=None, k: 
         ax_bar.set_xlabel("contribution $p_m = d_m \\,/\\, \\Sigma_k d_k$ (%)")
         right.suptitle(head, fontsize=10)
         handles = [ax_bar.get_lines()[0]]
-        if differs is not None:
-            handles += [mpatches.Patch(color=COLOURS["differs"], label="differs"),
-                        mpatches.Patch(color=COLOURS["same"], label="same")]
+        if differs is not None:                   # from predicted attributes (no ground truth given): say so
+            how = " (predicted)" if pred_a or pred_b else ""
+            handles += [mpatches.Patch(color=COLOURS["differs"], label="differs" + how),
+                        mpatches.Patch(color=COLOURS["same"], label="same" + how)]
         ax_bar.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(handles),
                       fontsize=7.5, frameon=False)
         ax_bar.grid(axis="x", alpha=0.3); ax_bar.set_axisbelow(True)

@@ -5,6 +5,7 @@
 # %% ../nbs/35_pipeline.ipynb #9880d4fb
 from __future__ import annotations
 
+import hashlib
 import json
 import resource
 import time
@@ -17,6 +18,7 @@ import pandas as pd
 import torch
 
 from .attributes import positive_ratio
+from .backbones import require_weights
 from .checkpoint import atomic_write, load_checkpoint
 from .datasets import holdout_split, open_dataset
 from .data import build_test_loader
@@ -29,9 +31,10 @@ from .metrics import same_identity_and_camera
 from .training import TARGET_PRESETS, config_changes, describe_changes, load_target, train_target
 
 # %% auto #0
-__all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_target', 'ensure_interpreter', 'ensure_cache', 'Localisation',
-           'split_localisation', 'gradcam_comparison', 'probe_target', 'explained_vs_encoded', 'blind_spots',
-           'results_table', 'to_markdown', 'choose_alpha', 'run_pipeline', 'reweighting_table', 'write_figures']
+__all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_target', 'ensure_interpreter', 'data_fingerprint',
+           'check_same_data', 'ensure_cache', 'Localisation', 'split_localisation', 'gradcam_comparison',
+           'probe_target', 'explained_vs_encoded', 'blind_spots', 'results_table', 'to_markdown', 'choose_alpha',
+           'run_pipeline', 'reweighting_table', 'write_figures']
 
 # %% ../nbs/35_pipeline.ipynb #95ee941c
 def _log(msg: str) -> None:
@@ -89,6 +92,35 @@ def ensure_interpreter(cfg, target_ckpt: Path, data: Path, run_dir: Path, device
                                     progress=progress, evaluate=False)
     _log(f"      interpreter trained ({res['train_seconds']:.0f} s, {res['precision']})")
     return interp, run_dir / "last.pt", time.perf_counter() - t0, res["precision"]
+
+
+def data_fingerprint(ds) -> dict:
+    """What identifies a data set's contents: per split the number of images and a digest of every image's file name
+    and size, and a digest of the attribute file (moving the folder changes nothing, other images do)."""
+    def digest(lines) -> str:
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+    fp = {"root": str(ds.root)}
+    for split in ("train", "query", "gallery"):
+        recs = getattr(ds, split)
+        fp[split] = {"images": len(recs), "digest": digest(sorted(f"{r.path.name}:{r.path.stat().st_size}" for r in recs))}
+    fp["attributes"] = hashlib.sha256(Path(ds.attribute_file).read_bytes()).hexdigest()[:16]
+    return fp
+
+
+def check_same_data(out: Path, fp: dict) -> None:
+    "Refuse a run folder whose models were made from another data set; record the data set of a new one (`data.json`)."
+    f = out / "data.json"
+    if f.exists():
+        saved = json.loads(f.read_text())
+        differ = [k for k in ("train", "query", "gallery", "attributes") if saved.get(k) != fp[k]]
+        if differ:
+            raise ValueError(f"{out} holds a run made from another data set ({saved.get('root')}): its "
+                             f"{', '.join(differ)} differ from those of {fp['root']}; choose another output folder "
+                             f"(--out) or delete it")
+        return
+    if any((out / d).exists() for d in ("target", "interpreter", "cache")):
+        _log(f"      {out} was made before runs recorded their data set: taken to be {fp['root']}")
+    atomic_write(f, lambda fh: fh.write(json.dumps(fp, indent=1) + "\n"), mode="w")
 
 
 def _saved_after(path: Path | None, source: Path | None) -> bool:
@@ -290,10 +322,10 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     t0 = time.perf_counter()
     if synth is not None:
         from amd_reid.synthmarket import make_synthmarket
-        if (data / "market_attribute.mat").exists():
-            _log(f"      reusing SynthMarket ({synth}) in {data}")
-        else:
-            make_synthmarket(data, preset=synth, seed=seed, progress=progress)
+        existed = (data / "synthmarket.json").is_file()
+        make_synthmarket(data, preset=synth, seed=seed, progress=progress)  # refuses a folder with other data in it
+        if existed:
+            _log(f"      reusing SynthMarket ({synth}, seed {seed}) in {data}")
     elif not data.is_dir():
         raise FileNotFoundError(
             f"data set folder not found: {data}. Put Market-1501 (bounding_box_train/, bounding_box_test/, "
@@ -301,6 +333,11 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     ds = open_dataset(data)
     _log(ds.summary().to_string())
     check_interpreter_setup(icfg, tcfg, data, f"target preset {target_preset!r}")  # before the target trains
+    if not (out / "target" / "last.pt").exists():                     # weights that cannot be had: fail now
+        require_weights(tcfg.depth, tcfg.pretrained)
+    if not (out / "interpreter" / "last.pt").exists() and not icfg.init_from_target:
+        require_weights(tcfg.depth, icfg.pretrained)
+    check_same_data(out, data_fingerprint(ds))                        # a run folder holds runs of one data set
     timings["data"] = time.perf_counter() - t0
 
     _log(f"[2/6] target ({target_preset})")

@@ -724,14 +724,25 @@ def _fix_mat_header(path: Path) -> None:
         f.write(b"MATLAB 5.0 MAT-file, written by amd_reid.synthmarket".ljust(116, b" "))
 
 
+def _interrupted(root: Path) -> bool:
+    "`root` holds what an interrupted `make_synthmarket` leaves: its folders (regions/ included), no manifest, nothing else."
+    names = {p.name for p in root.iterdir()}
+    return ("regions" in names and "synthmarket.json" not in names
+            and names <= {*FOLDERS, "regions", "market_attribute.mat"} and not any(
+                p.is_dir() for f in (*FOLDERS, "regions") if (root / f).is_dir() for p in (root / f).iterdir()))
+
+
 def _prepare(root: Path, manifest: dict, overwrite: bool) -> bool:
     "True when `root` already holds this data set; otherwise empty the output folders."
     mpath = root / "synthmarket.json"
     if mpath.is_file() and not overwrite and json.loads(mpath.read_text()) == manifest:
         return True
-    if root.exists() and any(root.iterdir()) and not overwrite:
-        raise FileExistsError(f"{root} is not empty and holds no SynthMarket {manifest['preset']!r} with seed "
-                              f"{manifest['seed']}; choose an empty folder or pass overwrite=True")
+    if root.exists() and any(root.iterdir()) and not overwrite and not _interrupted(root):
+        held = json.loads(mpath.read_text()) if mpath.is_file() else None
+        what = (f"SynthMarket {held.get('preset')!r} with seed {held.get('seed')}" if held else "other files")
+        raise FileExistsError(f"{root} holds {what}, not SynthMarket {manifest['preset']!r} with seed "
+                              f"{manifest['seed']}; choose an empty folder, or delete this one to draw it again "
+                              f"(from Python: overwrite=True)")
     for f in (*FOLDERS, "regions"):
         d = root / f
         if d.exists():

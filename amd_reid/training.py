@@ -608,7 +608,9 @@ def _stop_if_non_finite(values: torch.Tensor, names: list[str], log, bar, it: in
     if log is not None:
         log.write(kind="stop", reason="non-finite loss", epoch=epoch + 1, iteration=it + 1, lr=lr,
                   **{k: str(v) for k, v in values.items()})
-    kept = (f"the last good checkpoint is {last} (iteration {ckpt_it}); resume from it with a lower lr "
-            f"or more warm-up" if ckpt_it is not None else "no checkpoint had been written yet")
+    kept = (f"the last good checkpoint, {last} (iteration {ckpt_it}), is kept" if ckpt_it is not None
+            else "no checkpoint had been written yet")
+    kept += ("; a resume would repeat the same settings: lower lr or lengthen warmup_iters and train again in a "
+             "new output folder")
     raise FloatingPointError(f"non-finite loss in iteration {it + 1} (epoch {epoch + 1}, lr {lr:.3g}): "
                              f"{terms}. Training stopped; {kept}.")
