@@ -74,6 +74,9 @@ def cmd_explain(args) -> int:
     from amd_reid.explain import explain_pair
     from amd_reid.figures import pair_explanation_figure, save_figure
     from amd_reid.interpreter_training import load_interpreter
+    out = _figure_path(args.out, args.overwrite)                  # checked before any work
+    if args.top < 1:
+        raise ValueError(f"--top must be at least 1, got {args.top}")
     interp, info = load_interpreter(args.ckpt, args.device)
     ex = explain_pair(None, interp, args.image_a, args.image_b, names=info["attribute_names"])
     print(f"distance d = {ex.d:.4f}, reconstruction d_hat = {ex.d_hat:.4f} "
@@ -81,10 +84,29 @@ def cmd_explain(args) -> int:
     print(f"top {args.top} attributes (share of the distance):")
     for name, p in ex.top(args.top):
         print(f"  {name:<12s} {100 * p:5.1f}%")
-    out = Path(args.out)
-    paths = save_figure(pair_explanation_figure(ex, k=min(3, args.top)), out.with_suffix(""), formats=(out.suffix.lstrip(".") or "png",))
+    paths = save_figure(pair_explanation_figure(ex, k=min(3, args.top)), out.with_suffix(""), formats=(out.suffix[1:],))
     print(f"figure written to {paths[0]}")
     return 0
+
+
+_FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+def _figure_path(name: str, overwrite: bool) -> Path:
+    "Where `explain` writes its figure: a .png (default), .svg or .pdf file in an existing folder, not replaced unless asked."
+    out = Path(name)
+    if out.is_dir():
+        raise IsADirectoryError(f"--out {name}: a folder; give a file name such as {out / 'explanation.png'}")
+    if out.suffix == "":
+        out = out.with_suffix(".png")
+    if out.suffix[1:].lower() not in _FIGURE_FORMATS:
+        raise ValueError(f"--out {name}: the figure is written as {', '.join(_FIGURE_FORMATS)}; "
+                         f"{out.suffix} is not one of them")
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"--out {name}: the folder {out.parent} does not exist")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"--out {name}: the file exists; choose another name or pass --overwrite")
+    return out
 
 
 def cmd_demo(args) -> int:
@@ -175,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ckpt", required=True, help="a train-interpreter checkpoint (it carries its target)")
     s.add_argument("--top", type=int, default=5, help="how many attributes to print")
     s.add_argument("--out", default="explanation.png", help="figure file (.png, .svg or .pdf)")
+    s.add_argument("--overwrite", action="store_true", help="replace the figure file if it exists")
     s.add_argument("--device", type=_device)
     s.set_defaults(func=cmd_explain)
 

@@ -26,7 +26,7 @@ from .data import build_train_loader
 from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset, parse_market_name
 from .interpreter import AMDInterpreter
 from .synthmarket import RegionReader, has_regions
-from .training import (TargetConfig, TARGET_PRESETS, _autocast, _check_resumable, _distributed, _grad_scaler,
+from .training import (TargetConfig, TARGET_PRESETS, _autocast, _check_out_dir, _check_resumable, _distributed, _grad_scaler,
                                _loss_values, _MetricsLog, _read_checkpoint, _stop_if_non_finite, _default_device, _run_precision,
                                build_target, load_target,
                                lr_factor, precision_name,
@@ -234,9 +234,7 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
     amp_dtype = _run_precision(cfg, device, world)
     main = rank == 0
     out_dir, last = Path(out_dir), Path(out_dir) / "last.pt"
-    if last.exists() and not resume:
-        raise FileExistsError(f"{out_dir} already holds an interpreter run ({last}); pass resume=True "
-                              f"to continue it, or choose another out_dir")
+    _check_out_dir(out_dir, cfg, resume)
     if cfg.p % world:
         raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
     target, tcfg = load_target(target_ckpt, device)

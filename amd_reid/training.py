@@ -405,9 +405,7 @@ def _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress
     main = rank == 0
     out_dir = Path(out_dir)
     last = out_dir / "last.pt"
-    if last.exists() and not resume:
-        raise FileExistsError(f"{out_dir} already holds a training run ({last}); pass resume=True "
-                              f"to continue it, or choose another out_dir")
+    _check_out_dir(out_dir, cfg, resume)
     if cfg.p % world:
         raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
     ck = load_checkpoint(last) if resume and last.exists() else None
@@ -553,6 +551,39 @@ def config_changes(cfg, saved: dict | None) -> dict:
 def describe_changes(changes: dict) -> str:
     "`config_changes` as text: 'lr was 0.001, now 0.005, ...'."
     return ", ".join(f"{k} was {a!r}, now {b!r}" for k, (a, b) in changes.items())
+
+
+_RUN_FILES = {"config.json", "metrics.jsonl", "training_curve.png"}   # what a run writes before its first checkpoint
+
+
+def _check_out_dir(out_dir: Path, cfg, resume: bool) -> None:
+    """Refuse an output folder the run would overwrite: a finished or interrupted run unless resuming, or anything that
+    is not what a run of this kind (`cfg`'s) left before its first checkpoint. Nothing of the user's is replaced."""
+    last = out_dir / "last.pt"
+    if last.exists():
+        if not resume:
+            raise FileExistsError(f"{out_dir} already holds a training run ({last}); continue it with --resume "
+                                  f"(resume=True), or choose another output folder")
+        return
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir} is a file, not an output folder")
+    foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in _RUN_FILES and not p.name.endswith(".tmp"))
+    if (out_dir / "config.json").exists() and not _is_run_config(out_dir / "config.json", cfg):
+        foreign.insert(0, f"a config.json that is not a {type(cfg).__name__}")
+    if foreign:
+        raise FileExistsError(f"{out_dir} holds no run to continue, but other files ({', '.join(foreign[:4])}"
+                              f"{', ...' if len(foreign) > 4 else ''}); choose a new or empty output folder")
+
+
+def _is_run_config(path: Path, cfg) -> bool:
+    "`path` is a config a run of `cfg`'s kind wrote (its keys are fields of that config class)."
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(saved, dict) and bool(saved) and set(saved) <= {f.name for f in fields(cfg)}
 
 
 def _check_resumable(cfg, ck: dict, path: Path, world: int, amp_dtype: torch.dtype | None) -> None:
