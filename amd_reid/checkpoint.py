@@ -184,15 +184,23 @@ def _refusal(path: Path, err: Exception) -> ValueError:
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     "Safely load a checkpoint (`weights_only=True`): dict with model_state, config (dict), epoch, ..."
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a checkpoint file (a run's is {path / 'last.pt'})")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not (head.startswith(b"PK") or head[:1] == b"\x80"):     # torch.save: a zip archive (or a legacy pickle)
+        raise ValueError(f"{path}: not a PyTorch checkpoint (torch.save writes a zip archive; this file starts "
+                         f"with {head!r})")
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         raise _refusal(path, e) from None
-    except Exception as e:  # truncated zip, not a torch file, ...
+    except Exception as e:  # truncated zip, ...
         raise ValueError(f"{path}: not a readable torch checkpoint ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0] if str(e) else ''}); is the file complete?") from e
+                         f"{str(e).splitlines()[0] if str(e) else ''}); is the file complete? (a run keeps "
+                         f"earlier checkpoints beside last.pt as epoch_NNN.pt)") from e
     if isinstance(obj, Mapping) and obj.get("format") == CHECKPOINT_FORMAT:
         if obj.get("version", 0) > CHECKPOINT_VERSION:
             raise ValueError(f"{path}: checkpoint version {obj['version']} is newer than this "

@@ -148,6 +148,9 @@ def load_interpreter(path: str | Path, device: str | torch.device | None = None,
     "An interpreter and its target from a `train_interpreter` checkpoint, in eval mode: (model, info); `ck`: the file, if read."
     ck = _read_checkpoint(path, ck)
     extra = ck.get("extra", {})
+    if "target_config" not in extra and "num_classes" in extra:
+        raise ValueError(f"{path}: a target checkpoint (train_target); an interpreter's is wanted here, the "
+                         f"last.pt of a train_interpreter run")
     if "target_config" not in extra or "attribute_names" not in extra:
         raise ValueError(f"{path}: not a train_interpreter checkpoint (no target config / attribute names inside)")
     tcfg = TargetConfig.from_dict(json.loads(extra["target_config"]))

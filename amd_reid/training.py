@@ -208,6 +208,9 @@ def load_target(path: str | Path, device: str | torch.device | None = None, *,
                 ck: dict | None = None) -> tuple[ReIDModel, TargetConfig]:
     "A trained target from a `train_target` checkpoint, in eval mode: (model, its config); `ck`: the file, if read."
     ck = _read_checkpoint(path, ck)
+    if "target_config" in ck.get("extra", {}):
+        raise ValueError(f"{path}: an interpreter checkpoint (train_interpreter); a target's is wanted here, the "
+                         f"last.pt of a train_target run")
     if not ck.get("config") or "num_classes" not in ck.get("extra", {}):
         raise ValueError(f"{path}: not a train_target checkpoint (no config / num_classes inside)")
     cfg = TargetConfig.from_dict(ck["config"])
