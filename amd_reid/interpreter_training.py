@@ -20,8 +20,8 @@ from tqdm.auto import tqdm
 from .amd_losses import (attribute_prior_loss, metric_distillation_loss, pairwise_attr_distance,
                                  region_prior_loss, weighted_attribute_bce)
 from .attributes import colour_groups, positive_ratio
-from .checkpoint import atomic_write, capture_rng_state, load_checkpoint, load_state_dict_strict, \
-    restore_rng_state, save_checkpoint
+from .checkpoint import (atomic_write, capture_rng_state, link_checkpoint, load_checkpoint,
+                                 load_state_dict_strict, restore_rng_state, save_checkpoint)
 from .data import build_train_loader
 from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset, parse_market_name
 from .interpreter import AMDInterpreter
@@ -299,8 +299,8 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
                             "num_classes": target.head.num_classes, "attribute_names": json.dumps(list(names)),
                             "target_checkpoint": str(target_ckpt), "world_size": world,
                             "precision": precision_name(amp_dtype)})
-        save_checkpoint(out_dir / f"epoch_{epoch:03d}.pt", **state, overwrite=True)
-        save_checkpoint(last, **state, overwrite=True)
+        path = save_checkpoint(out_dir / f"epoch_{epoch:03d}.pt", **state, overwrite=True)
+        link_checkpoint(path, last)               # last.pt: replaced atomically, the same file (no second copy)
 
     for epoch in range(start_epoch, cfg.epochs):
         loader.sampler.set_epoch(epoch)
