@@ -96,16 +96,35 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    "This process's umask, read without changing it where Linux tells it (else set and restored at once)."
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022); os.umask(mask)
+    return mask
+
+
+def _open_permissions(fd: int) -> None:
+    "Give a temporary file (0600) the mode `open` would have given a new file: 0666 less the umask; best effort."
+    if hasattr(os, "fchmod"):
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())
+        except OSError:                 # a file system that refuses chmod: the file stays owner-only
+            pass
+
+
 def atomic_write(path: Path, write, mode: str = "wb") -> Path:
     "Write `path` via a same-directory temporary file + fsync + `os.replace`."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        if hasattr(os, "fchmod"):                         # POSIX: as `open` would create it, not 0600
-            umask = os.umask(0); os.umask(umask)
-            os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, mode) as f:
+            _open_permissions(f.fileno())
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -181,6 +200,10 @@ def _refusal(path: Path, err: Exception) -> ValueError:
         f"file, re-save its tensors as a state dict first.")
 
 
+_EARLIER = (" A training run keeps earlier checkpoints as epoch_NNN.pt beside last.pt: to fall back on one, delete "
+            "last.pt and the newer epoch files (do not copy over last.pt: it is a hard link to the newest), then resume.")
+
+
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     "Safely load a checkpoint (`weights_only=True`): dict with model_state, config (dict), epoch, ..."
     path = Path(path)
@@ -190,6 +213,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise FileNotFoundError(f"checkpoint not found: {path}")
     with open(path, "rb") as f:
         head = f.read(4)
+    if len(head) < 4:
+        raise ValueError(f"{path}: empty or cut short ({len(head)} bytes); is the file complete?{_EARLIER}")
     if not (head.startswith(b"PK") or head[:1] == b"\x80"):     # torch.save: a zip archive (or a legacy pickle)
         raise ValueError(f"{path}: not a PyTorch checkpoint (torch.save writes a zip archive; this file starts "
                          f"with {head!r})")
@@ -199,8 +224,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise _refusal(path, e) from None
     except Exception as e:  # truncated zip, ...
         raise ValueError(f"{path}: not a readable torch checkpoint ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0] if str(e) else ''}); is the file complete? (a run keeps "
-                         f"earlier checkpoints beside last.pt as epoch_NNN.pt)") from e
+                         f"{str(e).splitlines()[0] if str(e) else ''}); is the file complete?{_EARLIER}") from e
     if isinstance(obj, Mapping) and obj.get("format") == CHECKPOINT_FORMAT:
         if obj.get("version", 0) > CHECKPOINT_VERSION:
             raise ValueError(f"{path}: checkpoint version {obj['version']} is newer than this "
@@ -230,8 +254,10 @@ def link_checkpoint(src: str | Path, dst: str | Path) -> Path:
         if tmp.exists(): tmp.unlink()
         try:
             os.link(a, tmp)
-        except OSError:  # no hard links on this file system
+        except OSError:  # no hard links on this file system: a copy, on disk before it replaces `b`
             shutil.copyfile(a, tmp)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
         os.replace(tmp, b)
     _fsync_dir(Path(dst).parent)
     return Path(dst)

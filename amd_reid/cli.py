@@ -102,6 +102,7 @@ def _figure_path(name: str, overwrite: bool) -> Path:
     if out.suffix[1:].lower() not in _FIGURE_FORMATS:
         raise ValueError(f"--out {name}: the figure is written as {', '.join(_FIGURE_FORMATS)}; "
                          f"{out.suffix} is not one of them")
+    out = out.with_suffix(out.suffix.lower())
     if not out.parent.is_dir():
         raise FileNotFoundError(f"--out {name}: the folder {out.parent} does not exist")
     if out.exists() and not overwrite:
@@ -240,8 +241,9 @@ def _run_command(args) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        print(f"\namd-reid {args.command}: interrupted. Checkpoints already written are kept: "
-              f"{_RESUME_HINT.get(args.command, 'run the same command again')}.", file=sys.stderr)
+        hint = _RESUME_HINT.get(args.command)
+        print(f"\namd-reid {args.command}: interrupted"
+              f"{'. Checkpoints already written are kept: ' + hint if hint else ''}.", file=sys.stderr)
         return 130
     except Exception as e:
         if not _is_user_error(e):
@@ -253,7 +255,8 @@ def _run_command(args) -> int:
 _RESUME_HINT = {"train-target": "add --resume to the same command to continue",
                 "train-interpreter": "add --resume to the same command to continue",
                 "demo": "run it again to continue where it stopped",
-                "reproduce": "run it again to continue where it stopped"}
+                "reproduce": "run it again to continue where it stopped",
+                "synth": "run it again to draw the data set anew"}
 
 
 def _is_user_error(e: BaseException) -> bool:

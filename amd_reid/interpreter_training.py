@@ -26,11 +26,10 @@ from .data import build_train_loader
 from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset, parse_market_name
 from .interpreter import AMDInterpreter
 from .synthmarket import RegionReader, has_regions
-from .training import (TargetConfig, TARGET_PRESETS, _autocast, _check_out_dir, _check_resumable, _distributed, _grad_scaler,
-                               _loss_values, _MetricsLog, _read_checkpoint, _stop_if_non_finite, _default_device, _run_precision,
-                               build_target, load_target,
-                               lr_factor, precision_name,
-                               plot_training_log)
+from .training import (TargetConfig, TARGET_PRESETS, _autocast, _check_out_dir, _check_resumable, _distributed,
+                               _grad_scaler, _loss_values, _MetricsLog, _read_checkpoint, _stop_if_non_finite,
+                               _default_device, _run_precision, build_target, load_target, lr_factor, precision_name,
+                               plot_training_log, resume_file)
 
 # %% auto #0
 __all__ = ['INTERPRETER_PRESETS', 'InterpreterConfig', 'interpreter_loss', 'build_interpreter', 'load_interpreter',
@@ -242,12 +241,15 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
         raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
     target, tcfg = load_target(target_ckpt, device)
     check_interpreter_setup(cfg, tcfg, data_root, target_ckpt)
-    ck = load_checkpoint(last) if resume and last.exists() else None
+    src = resume_file(out_dir) if resume else None
+    ck = load_checkpoint(src) if src is not None else None
     if ck is not None:                             # before anything is written: a refused resume changes nothing
-        _check_resumable(cfg, ck, last, world, amp_dtype)
-        _check_same_target(ck, target, last, target_ckpt)
+        _check_resumable(cfg, ck, src, world, amp_dtype)
+        _check_same_target(ck, target, src, target_ckpt)
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
+        if src is not None and src != last:
+            link_checkpoint(src, last)              # what the run would have done had it not been killed
         for tmp in out_dir.glob(".*.tmp"): tmp.unlink()  # left by a run killed while writing a file
         atomic_write(out_dir / "config.json", lambda f: f.write(json.dumps(cfg.to_dict(), indent=2) + "\n"), "w")
 

@@ -28,7 +28,7 @@ from .interpreter_training import (INTERPRETER_PRESETS, check_interpreter_setup,
                                            train_interpreter)
 from .mask_ablation import ABLATIONS, mask_ablation
 from .metrics import same_identity_and_camera
-from .training import TARGET_PRESETS, config_changes, describe_changes, load_target, train_target
+from .training import TARGET_PRESETS, config_changes, describe_changes, load_target, resume_file, train_target
 
 # %% auto #0
 __all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_target', 'ensure_interpreter', 'data_fingerprint',
@@ -43,10 +43,10 @@ def _log(msg: str) -> None:
 
 def _run_state(run_dir: Path, cfg) -> tuple[str, dict | None]:
     "('new', None), ('finished', checkpoint) or ('partial', checkpoint) for the training run in `run_dir` with config `cfg`."
-    last = run_dir / "last.pt"
-    if not last.exists():
+    src = resume_file(run_dir)                       # last.pt, or the newest epoch file of a run killed before linking it
+    if src is None:
         return "new", None
-    ck = load_checkpoint(last)
+    ck = load_checkpoint(src)
     changed = config_changes(cfg, ck["config"])      # fields added since the run was saved take their defaults
     if changed:
         hint = ("; the run was made before `cpu_bf16` existed (it trained in float32): to reuse it, run `amd-reid "
@@ -54,7 +54,8 @@ def _run_state(run_dir: Path, cfg) -> tuple[str, dict | None]:
                 ) if "cpu_bf16" in changed and "cpu_bf16" not in ck["config"] else ""
         raise ValueError(f"{run_dir} holds a run with a different configuration ({describe_changes(changed)}); "
                          f"choose another output folder or delete it{hint}")
-    return ("finished" if ck["epoch"] >= cfg.epochs else "partial"), ck
+    finished = ck["epoch"] >= cfg.epochs and src == run_dir / "last.pt"     # else the trainer resumes (and links last.pt)
+    return ("finished" if finished else "partial"), ck
 
 
 def ensure_target(cfg, data: Path, run_dir: Path, device=None, progress: bool = True):
@@ -99,7 +100,7 @@ def data_fingerprint(ds) -> dict:
     and size, and a digest of the attribute file (moving the folder changes nothing, other images do)."""
     def digest(lines) -> str:
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
-    fp = {"root": str(ds.root)}
+    fp = {"root": str(Path(ds.root).resolve())}
     for split in ("train", "query", "gallery"):
         recs = getattr(ds, split)
         fp[split] = {"images": len(recs), "digest": digest(sorted(f"{r.path.name}:{r.path.stat().st_size}" for r in recs))}
@@ -333,11 +334,11 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     ds = open_dataset(data)
     _log(ds.summary().to_string())
     check_interpreter_setup(icfg, tcfg, data, f"target preset {target_preset!r}")  # before the target trains
-    if not (out / "target" / "last.pt").exists():                     # weights that cannot be had: fail now
-        require_weights(tcfg.depth, tcfg.pretrained)
-    if not (out / "interpreter" / "last.pt").exists() and not icfg.init_from_target:
-        require_weights(tcfg.depth, icfg.pretrained)
     check_same_data(out, data_fingerprint(ds))                        # a run folder holds runs of one data set
+    if resume_file(out / "target") is None:                           # weights that cannot be had: fail now
+        require_weights(tcfg.depth, tcfg.pretrained)
+    if resume_file(out / "interpreter") is None and not icfg.init_from_target:
+        require_weights(tcfg.depth, icfg.pretrained)
     timings["data"] = time.perf_counter() - t0
 
     _log(f"[2/6] target ({target_preset})")

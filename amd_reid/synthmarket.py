@@ -724,12 +724,14 @@ def _fix_mat_header(path: Path) -> None:
         f.write(b"MATLAB 5.0 MAT-file, written by amd_reid.synthmarket".ljust(116, b" "))
 
 
+_PARTIAL = ".synthmarket.partial"    # lies in the folder while a draw is under way: what an interrupted one leaves
+
+
 def _interrupted(root: Path) -> bool:
-    "`root` holds what an interrupted `make_synthmarket` leaves: its folders (regions/ included), no manifest, nothing else."
+    "`root` holds what an interrupted `make_synthmarket` left: its marker and its own folders and files, no manifest."
     names = {p.name for p in root.iterdir()}
-    return ("regions" in names and "synthmarket.json" not in names
-            and names <= {*FOLDERS, "regions", "market_attribute.mat"} and not any(
-                p.is_dir() for f in (*FOLDERS, "regions") if (root / f).is_dir() for p in (root / f).iterdir()))
+    return (_PARTIAL in names and "synthmarket.json" not in names
+            and names <= {*FOLDERS, "regions", "market_attribute.mat", _PARTIAL})
 
 
 def _prepare(root: Path, manifest: dict, overwrite: bool) -> bool:
@@ -738,11 +740,19 @@ def _prepare(root: Path, manifest: dict, overwrite: bool) -> bool:
     if mpath.is_file() and not overwrite and json.loads(mpath.read_text()) == manifest:
         return True
     if root.exists() and any(root.iterdir()) and not overwrite and not _interrupted(root):
-        held = json.loads(mpath.read_text()) if mpath.is_file() else None
-        what = (f"SynthMarket {held.get('preset')!r} with seed {held.get('seed')}" if held else "other files")
+        try:
+            held = json.loads(mpath.read_text()) if mpath.is_file() else None
+        except ValueError:
+            held = None
+        what = (f"SynthMarket {held.get('preset')!r} with seed {held.get('seed')}" if isinstance(held, dict)
+                else "other files")
+        differ = [k for k in manifest if isinstance(held, dict) and held.get(k) != manifest[k]]
         raise FileExistsError(f"{root} holds {what}, not SynthMarket {manifest['preset']!r} with seed "
-                              f"{manifest['seed']}; choose an empty folder, or delete this one to draw it again "
-                              f"(from Python: overwrite=True)")
+                              f"{manifest['seed']}{' (they differ in ' + ', '.join(differ) + ')' if differ else ''}; "
+                              f"choose an empty folder, or delete this one to draw it again (from Python: "
+                              f"overwrite=True)")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / _PARTIAL).write_text(json.dumps(manifest) + "\n")   # first: a draw killed from here on is ours to redo
     for f in (*FOLDERS, "regions"):
         d = root / f
         if d.exists():
@@ -790,7 +800,10 @@ def make_synthmarket(root: str | Path, preset: str = "small", seed: int = 0, pro
     (root / "regions" / "parts.json").write_text(json.dumps(
         {"parts": list(PARTS), "attributes": list(MARKET_ATTRIBUTES),
          "attribute_parts": {a: list(ATTRIBUTE_PARTS[a]) for a in MARKET_ATTRIBUTES}}, indent=1) + "\n")
-    (root / "synthmarket.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    tmp = root / ".synthmarket.json.tmp"                           # the manifest appears whole, then the marker goes
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, root / "synthmarket.json")
+    (root / _PARTIAL).unlink(missing_ok=True)
     return root
 
 # %% ../nbs/02_synthmarket.ipynb #9528e1bb

@@ -35,7 +35,7 @@ from .metrics import evaluate_rank, extract_features, pairwise_distance
 # %% auto #0
 __all__ = ['TARGET_PRESETS', 'TargetConfig', 'lr_factor', 'build_target', 'load_target', 'target_loss', 'evaluate_target',
            'read_log', 'plot_training_log', 'cpu_has_native_bf16', 'autocast_dtype', 'precision_name', 'train_target',
-           'saved_config', 'config_changes', 'describe_changes']
+           'saved_config', 'config_changes', 'describe_changes', 'resume_file']
 
 # %% ../nbs/15_training.ipynb #eced0a6d
 @dataclass(frozen=True)
@@ -411,11 +411,14 @@ def _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress
     _check_out_dir(out_dir, cfg, resume)
     if cfg.p % world:
         raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
-    ck = load_checkpoint(last) if resume and last.exists() else None
+    src = resume_file(out_dir) if resume else None
+    ck = load_checkpoint(src) if src is not None else None
     if ck is not None:
-        _check_resumable(cfg, ck, last, world, amp_dtype)  # before anything is written: a refused resume changes nothing
+        _check_resumable(cfg, ck, src, world, amp_dtype)  # before anything is written: a refused resume changes nothing
     if main:
         out_dir.mkdir(parents=True, exist_ok=True)
+        if src is not None and src != last:
+            link_checkpoint(src, last)              # what the run would have done had it not been killed
         for tmp in out_dir.glob(".*.tmp"): tmp.unlink()  # left by a run killed while writing a file
         atomic_write(out_dir / "config.json", lambda f: f.write(json.dumps(cfg.to_dict(), indent=2) + "\n"), "w")
 
@@ -559,20 +562,34 @@ def describe_changes(changes: dict) -> str:
 _RUN_FILES = {"config.json", "metrics.jsonl", "training_curve.png"}   # what a run writes before its first checkpoint
 
 
-def _check_out_dir(out_dir: Path, cfg, resume: bool) -> None:
-    """Refuse an output folder the run would overwrite: a finished or interrupted run unless resuming, or anything that
-    is not what a run of this kind (`cfg`'s) left before its first checkpoint. Nothing of the user's is replaced."""
+def resume_file(out_dir: str | Path) -> Path | None:
+    """The checkpoint a resume of the run in `out_dir` continues from: `last.pt`, or the newest `epoch_NNN.pt` of a run
+    killed between writing an epoch's checkpoint and pointing `last.pt` at it; None when there is none."""
+    out_dir = Path(out_dir)
     last = out_dir / "last.pt"
     if last.exists():
+        return last
+    if not out_dir.is_dir():
+        return None
+    epochs = [p for p in out_dir.glob("epoch_*.pt") if p.stem[6:].isdigit()]
+    return max(epochs, key=lambda p: int(p.stem[6:])) if epochs else None
+
+
+def _check_out_dir(out_dir: Path, cfg, resume: bool) -> None:
+    """Refuse an output folder the run would overwrite: a finished or interrupted run unless resuming, or anything that
+    is not what a run of this kind (`cfg`'s) left before its first checkpoint (dotfiles aside). Nothing of the user's
+    is replaced."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir} is a file, not an output folder")
+    src = resume_file(out_dir)
+    if src is not None:
         if not resume:
-            raise FileExistsError(f"{out_dir} already holds a training run ({last}); continue it with --resume "
+            raise FileExistsError(f"{out_dir} already holds a training run ({src}); continue it with --resume "
                                   f"(resume=True), or choose another output folder")
         return
     if not out_dir.exists():
         return
-    if not out_dir.is_dir():
-        raise NotADirectoryError(f"{out_dir} is a file, not an output folder")
-    foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in _RUN_FILES and not p.name.endswith(".tmp"))
+    foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in _RUN_FILES and not p.name.startswith("."))
     if (out_dir / "config.json").exists() and not _is_run_config(out_dir / "config.json", cfg):
         foreign.insert(0, f"a config.json that is not a {type(cfg).__name__}")
     if foreign:
