@@ -20,16 +20,16 @@ from tqdm.auto import tqdm
 from .amd_losses import (attribute_prior_loss, metric_distillation_loss, pairwise_attr_distance,
                                  region_prior_loss, weighted_attribute_bce)
 from .attributes import colour_groups, positive_ratio
-from .checkpoint import (atomic_write, capture_rng_state, link_checkpoint, load_checkpoint,
-                                 load_state_dict_strict, restore_rng_state, save_checkpoint)
+from .checkpoint import (capture_rng_state, link_checkpoint, load_checkpoint, load_state_dict_strict,
+                                 restore_rng_state, save_checkpoint)
 from .data import build_train_loader
 from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset, parse_market_name
 from .interpreter import AMDInterpreter
 from .synthmarket import RegionReader, has_regions
 from .training import (TargetConfig, TARGET_PRESETS, _autocast, _check_out_dir, _check_resumable, _distributed,
-                               _grad_scaler, _loss_values, _MetricsLog, _read_checkpoint, _stop_if_non_finite,
-                               _default_device, _run_precision, build_target, load_target, lr_factor, precision_name,
-                               plot_training_log, resume_file)
+                               _grad_scaler, _loss_values, _MetricsLog, _open_out_dir, _read_checkpoint,
+                               _stop_if_non_finite, _default_device, _run_precision, build_target, load_target,
+                               lr_factor, precision_name, plot_training_log)
 
 # %% auto #0
 __all__ = ['INTERPRETER_PRESETS', 'InterpreterConfig', 'interpreter_loss', 'build_interpreter', 'load_interpreter',
@@ -236,22 +236,17 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
     amp_dtype = _run_precision(cfg, device, world)
     main = rank == 0
     out_dir, last = Path(out_dir), Path(out_dir) / "last.pt"
-    _check_out_dir(out_dir, cfg, resume)
+    src = _check_out_dir(out_dir, cfg, resume)      # the checkpoint a resume continues from; None: a new run
     if cfg.p % world:
         raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
     target, tcfg = load_target(target_ckpt, device)
     check_interpreter_setup(cfg, tcfg, data_root, target_ckpt)
-    src = resume_file(out_dir) if resume else None
     ck = load_checkpoint(src) if src is not None else None
     if ck is not None:                             # before anything is written: a refused resume changes nothing
         _check_resumable(cfg, ck, src, world, amp_dtype)
         _check_same_target(ck, target, src, target_ckpt)
     if main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if src is not None and src != last:
-            link_checkpoint(src, last)              # what the run would have done had it not been killed
-        for tmp in out_dir.glob(".*.tmp"): tmp.unlink()  # left by a run killed while writing a file
-        atomic_write(out_dir / "config.json", lambda f: f.write(json.dumps(cfg.to_dict(), indent=2) + "\n"), "w")
+        _open_out_dir(out_dir, cfg, src)
 
     data = open_dataset(data_root)
     train_records, _, _ = holdout_split(data.train, cfg.holdout)       # the target's held-out identities
@@ -276,7 +271,7 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
     if ck is not None:
         own = interp.own_state_dict()
         load_state_dict_strict(interp, {**{k: v for k, v in interp.state_dict().items() if k not in own},
-                                        **ck["model_state"]}, source=str(last))
+                                        **ck["model_state"]}, source=str(src))
         optimizer.load_state_dict(ck["optimizer_state"])
         restore_rng_state(ck["rng_state"]["ranks"][rank])
         it = ckpt_it = ck["iteration"]

@@ -113,7 +113,7 @@ def check_same_data(out: Path, fp: dict) -> None:
     f = out / "data.json"
     if f.exists():
         saved = json.loads(f.read_text())
-        differ = [k for k in ("train", "query", "gallery", "attributes") if saved.get(k) != fp[k]]
+        differ = [k for k in fp if k != "root" and saved.get(k) != fp[k]]     # where the folder lies does not count
         if differ:
             raise ValueError(f"{out} holds a run made from another data set ({saved.get('root')}): its "
                              f"{', '.join(differ)} differ from those of {fp['root']}; choose another output folder "

@@ -408,19 +408,14 @@ def _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress
     main = rank == 0
     out_dir = Path(out_dir)
     last = out_dir / "last.pt"
-    _check_out_dir(out_dir, cfg, resume)
+    src = _check_out_dir(out_dir, cfg, resume)      # the checkpoint a resume continues from; None: a new run
     if cfg.p % world:
         raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
-    src = resume_file(out_dir) if resume else None
     ck = load_checkpoint(src) if src is not None else None
     if ck is not None:
         _check_resumable(cfg, ck, src, world, amp_dtype)  # before anything is written: a refused resume changes nothing
     if main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if src is not None and src != last:
-            link_checkpoint(src, last)              # what the run would have done had it not been killed
-        for tmp in out_dir.glob(".*.tmp"): tmp.unlink()  # left by a run killed while writing a file
-        atomic_write(out_dir / "config.json", lambda f: f.write(json.dumps(cfg.to_dict(), indent=2) + "\n"), "w")
+        _open_out_dir(out_dir, cfg, src)
 
     # data: P x K batches; each process takes every world-th batch of the same plan
     data = open_dataset(data_root)                                    # Market-1501 (or SynthMarket) or Duke
@@ -443,7 +438,7 @@ def _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress
     # resume: weights, optimiser, RNG, iteration (the scaler's state went in above)
     it, start_epoch, history, train_seconds, ckpt_it = 0, 0, [], 0.0, None
     if ck is not None:
-        load_state_dict_strict(model, ck["model_state"], source=str(last))
+        load_state_dict_strict(model, ck["model_state"], source=str(src))
         optimizer.load_state_dict(ck["optimizer_state"])
         restore_rng_state(ck["rng_state"]["ranks"][rank])
         it = ckpt_it = ck["iteration"]
@@ -575,10 +570,10 @@ def resume_file(out_dir: str | Path) -> Path | None:
     return max(epochs, key=lambda p: int(p.stem[6:])) if epochs else None
 
 
-def _check_out_dir(out_dir: Path, cfg, resume: bool) -> None:
+def _check_out_dir(out_dir: Path, cfg, resume: bool) -> Path | None:
     """Refuse an output folder the run would overwrite: a finished or interrupted run unless resuming, or anything that
     is not what a run of this kind (`cfg`'s) left before its first checkpoint (dotfiles aside). Nothing of the user's
-    is replaced."""
+    is replaced. Returns the checkpoint a resume continues from (`resume_file`), None for a new run."""
     if out_dir.exists() and not out_dir.is_dir():
         raise NotADirectoryError(f"{out_dir} is a file, not an output folder")
     src = resume_file(out_dir)
@@ -586,15 +581,26 @@ def _check_out_dir(out_dir: Path, cfg, resume: bool) -> None:
         if not resume:
             raise FileExistsError(f"{out_dir} already holds a training run ({src}); continue it with --resume "
                                   f"(resume=True), or choose another output folder")
-        return
+        return src
     if not out_dir.exists():
-        return
+        return None
     foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in _RUN_FILES and not p.name.startswith("."))
     if (out_dir / "config.json").exists() and not _is_run_config(out_dir / "config.json", cfg):
         foreign.insert(0, f"a config.json that is not a {type(cfg).__name__}")
     if foreign:
         raise FileExistsError(f"{out_dir} holds no run to continue, but other files ({', '.join(foreign[:4])}"
                               f"{', ...' if len(foreign) > 4 else ''}); choose a new or empty output folder")
+    return None
+
+
+def _open_out_dir(out_dir: Path, cfg, src: Path | None) -> None:
+    """On the main process, once the run is accepted: the folder, `last.pt` pointing at the checkpoint resumed from
+    (`src`, if the run was killed before linking it), no temporary files of a killed write, and the run's config."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if src is not None and src != out_dir / "last.pt":
+        link_checkpoint(src, out_dir / "last.pt")    # what the run would have done had it not been killed
+    for tmp in out_dir.glob(".*.tmp"): tmp.unlink()  # left by a run killed while writing a file
+    atomic_write(out_dir / "config.json", lambda f: f.write(json.dumps(cfg.to_dict(), indent=2) + "\n"), "w")
 
 
 def _is_run_config(path: Path, cfg) -> bool:
