@@ -30,7 +30,7 @@ setuptools.setup(
     name=cfg["repo"],
     license=lic,
     classifiers=[
-        "Development Status :: " + statuses[int(cfg["status"])],
+        "Development Status :: " + statuses[int(cfg["status"]) - 1],  # status = the classifier's number
         "Intended Audience :: " + cfg["audience"].title(),
         "Natural Language :: " + cfg["language"].title(),
     ] + ["Programming Language :: Python :: " + v for v in py_versions[py_versions.index(min_python):]],

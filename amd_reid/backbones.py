@@ -62,6 +62,10 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle / zip errors come in many types
         raise ValueError(f"{path}: not a readable torch state dict ({type(e).__name__}: {e})") from e
+    if isinstance(obj, dict) and isinstance(obj.get("model_state"), dict):   # our trainers' format
+        raise ValueError(f"{path}: an amd-reid training checkpoint, not a weights file; `pretrained` takes the "
+                         f"state dict of a torchvision ResNet (a trained target is loaded with `load_target`, on "
+                         f"the command line `train-interpreter --target`)")
     for key in ("state_dict", "model"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
@@ -129,8 +133,8 @@ def imagenet_state_dict(depth: int, timeout: float | None = None, progress: bool
                 f"could not download the ImageNet weights of ResNet-{depth} from {url} "
                 f"({type(e).__name__}: {e}). Without internet access, get the file elsewhere and "
                 f"pass it as a local file: pretrained='/path/to/{cached.name}' (a torchvision state dict; on "
-                f"the command line --set pretrained=/path/to/{cached.name}, for `amd-reid reproduce` in both "
-                f"--set-target and --set-interpreter), or copy it to {cached}; or use pretrained=False.") from e
+                f"the command line --set pretrained=/path/to/{cached.name}, for `amd-reid reproduce` in "
+                f"--set-target, and in --set-interpreter for a preset whose interpreter starts from ImageNet), or copy it to {cached}; or use pretrained=False.") from e
     return load_state_dict_file(cached)
 
 # %% ../nbs/10_backbones.ipynb #96fb9a87

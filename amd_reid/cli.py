@@ -81,6 +81,9 @@ def cmd_explain(args) -> int:
     ex = explain_pair(None, interp, args.image_a, args.image_b, names=info["attribute_names"])
     print(f"distance d = {ex.d:.4f}, reconstruction d_hat = {ex.d_hat:.4f} "
           f"({100 * abs(ex.d - ex.d_hat) / max(ex.d, 1e-12):.2f}% apart)")
+    if not ex.top(args.top):
+        print("the two images have the same embedding and no attribute differs: nothing to explain, no figure written")
+        return 0
     print(f"top {args.top} attributes (share of the distance):")
     for name, p in ex.top(args.top):
         print(f"  {name:<12s} {100 * p:5.1f}%")

@@ -5,6 +5,7 @@
 # %% ../nbs/24_explain.ipynb #83becb1b
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -22,8 +23,9 @@ from .heads import ReIDModel
 from .interpreter import AMDInterpreter
 
 # %% auto #0
-__all__ = ['to_pil', 'model_input_size', 'PairExplanation', 'upsample_masks', 'explain_pair', 'ExplanationCache', 'build_cache',
-           'binarise_top', 'average_masks', 'localisation_scores', 'gradcam_distance']
+__all__ = ['ASPECT_TOLERANCE', 'to_pil', 'model_input_size', 'PairExplanation', 'upsample_masks', 'explain_pair',
+           'ExplanationCache', 'build_cache', 'binarise_top', 'average_masks', 'localisation_scores',
+           'gradcam_distance']
 
 # %% ../nbs/24_explain.ipynb #deab3b86
 def to_pil(img) -> Image.Image:
@@ -65,9 +67,22 @@ class PairExplanation:
     attr_logits_b: np.ndarray | None = None
 
     def top(self, k: int = 5) -> list[tuple[str, float]]:
-        "The k attributes with the largest contributions, as (name, p_m)."
+        "The (at most) k attributes with the largest contributions, as (name, p_m); those contributing nothing are left out."
         order = np.argsort(-self.contributions, kind="stable")[:k]
-        return [(self.names[i], float(self.contributions[i])) for i in order]
+        return [(self.names[i], float(self.contributions[i])) for i in order if self.contributions[i] > 0]
+
+
+ASPECT_TOLERANCE = 1.25  # height/width ratios further apart than this from the model's get a warning
+
+
+def _warn_if_stretched(img: Image.Image, size: tuple[int, int], name: str) -> None:
+    "Warn when resizing `img` to the model's (h, w) `size` distorts it noticeably (ReID models see upright person crops)."
+    (H, W), (w, h) = size, img.size
+    ratio = (h / w) / (H / W)
+    if max(ratio, 1 / ratio) > ASPECT_TOLERANCE:
+        warnings.warn(f"{name}: {w} x {h} pixels (width x height) is stretched to the model's {W} x {H}; the "
+                      f"explanation of a distorted person is less reliable: crop the image to the person first",
+                      stacklevel=3)
 
 
 def upsample_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -86,7 +101,11 @@ def explain_pair(target: ReIDModel | None, interpreter: AMDInterpreter, img_a, i
         raise ValueError(f"{len(names)} attribute names for an interpreter of {interpreter.num_attributes} attributes")
     size = tuple(size or model_input_size(interpreter))
     tf = build_transforms(size, is_train=False)
-    pils = [to_pil(img_a).resize(size[::-1], Image.BICUBIC), to_pil(img_b).resize(size[::-1], Image.BICUBIC)]
+    pils = []
+    for img, label in ((img_a, "image a"), (img_b, "image b")):
+        pil = to_pil(img)
+        _warn_if_stretched(pil, size, str(img) if isinstance(img, (str, Path)) else label)
+        pils.append(pil.resize(size[::-1], Image.BICUBIC))
     device = next(interpreter.parameters()).device
     x = torch.stack([tf(p) for p in pils]).to(device)        # (2, 3, H, W)
     was = interpreter.training

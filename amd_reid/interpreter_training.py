@@ -262,7 +262,7 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
     total_iters = cfg.epochs * iters_per_epoch           # nominal, for the schedule and the progress bar
 
     torch.manual_seed(cfg.seed)
-    interp = build_interpreter(target, cfg, len(names)).to(device)
+    interp = build_interpreter(target, cfg, len(names), pretrained=False if ck is not None else None).to(device)
     params = [p for p in interp.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scaler = _grad_scaler(amp_dtype, device, ck["scaler_state"] if ck is not None else None)

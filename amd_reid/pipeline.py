@@ -335,7 +335,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     _log(ds.summary().to_string())
     check_interpreter_setup(icfg, tcfg, data, f"target preset {target_preset!r}")  # before the target trains
     check_same_data(out, data_fingerprint(ds))                        # a run folder holds runs of one data set
-    if resume_file(out / "target") is None:                           # weights that cannot be had: fail now
+    if resume_file(out / "target") is None:         # weights that cannot be had: fail now (a resume needs none)
         require_weights(tcfg.depth, tcfg.pretrained)
     if resume_file(out / "interpreter") is None and not icfg.init_from_target:
         require_weights(tcfg.depth, icfg.pretrained)

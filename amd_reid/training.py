@@ -429,7 +429,7 @@ def _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress
 
     # model, optimiser, mixed precision (see `autocast_dtype`)
     _seed_everything(cfg.seed)
-    model = build_target(cfg, num_classes).to(device)
+    model = build_target(cfg, num_classes, pretrained=False if ck is not None else None).to(device)  # resume: weights from ck
     trainable = {n for n, prm in model.backbone.named_parameters() if prm.requires_grad}
     optimizer = torch.optim.Adam([prm for prm in model.parameters() if prm.requires_grad], lr=cfg.lr,
                                  weight_decay=cfg.weight_decay)

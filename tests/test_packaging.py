@@ -1,6 +1,7 @@
 """`pip install .` gives the exported package and the `amd-reid` console command."""
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -21,6 +22,18 @@ def test_wheel_has_package_and_console_script(tmp_path):
     assert "amd-reid = amd_reid.cli:main" in text
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     assert "Requires-Dist: torch" in meta and "Provides-Extra: gpu" in meta
+    assert "Classifier: Development Status :: 3 - Alpha" in meta   # settings.ini: status = 3
+
+
+def test_sdist_has_package_not_tests(tmp_path):
+    r = subprocess.run([sys.executable, "setup.py", "-q", "sdist", "-d", str(tmp_path)], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    with tarfile.open(next(tmp_path.glob("amd_reid-*.tar.gz"))) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    for f in ("README.md", "LICENSE", "settings.ini", "setup.py", "amd_reid/cli.py", "amd_reid/_modidx.py"):
+        assert f in names, f
+    assert not any(n.startswith("tests") for n in names), sorted(names)
 
 
 def test_console_command_lists_subcommands():
