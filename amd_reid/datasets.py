@@ -5,6 +5,7 @@
 # %% ../nbs/01_datasets.ipynb #89800c43
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from .attributes import (DUKE_ATTRIBUTES, MARKET_ATTRIBUTES, MARKET_FIELDS, load
 
 # %% auto #0
 __all__ = ['NAME_PATTERN', 'ImageRecord', 'parse_market_name', 'ReIDFolder', 'Market1501', 'DukeMTMCreID', 'make_toy_market',
-           'open_dataset', 'holdout_split']
+           'open_dataset', 'data_fingerprint', 'fingerprint_changes', 'holdout_split']
 
 # %% ../nbs/01_datasets.ipynb #27e8c35b
 @dataclass(frozen=True, eq=False)
@@ -192,6 +193,23 @@ def open_dataset(root: str | Path, **kwargs) -> ReIDFolder:
     root = Path(root)
     cls = DukeMTMCreID if (root / DukeMTMCreID.attribute_file_name).exists() else Market1501
     return cls(root, **kwargs)
+
+# %% ../nbs/01_datasets.ipynb #ec480ef9
+def data_fingerprint(ds: ReIDFolder) -> dict:
+    "Per split {images, digest of file names and sizes}, the attribute file's digest, and the (absolute) root."
+    def digest(lines) -> str:
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+    fp = {"root": str(Path(ds.root).resolve())}
+    for split in ("train", "query", "gallery"):
+        recs = getattr(ds, split)
+        fp[split] = {"images": len(recs), "digest": digest(sorted(f"{r.path.name}:{r.path.stat().st_size}" for r in recs))}
+    fp["attributes"] = hashlib.sha256(Path(ds.attribute_file).read_bytes()).hexdigest()[:16]
+    return fp
+
+
+def fingerprint_changes(saved: dict, now: dict) -> list[str]:
+    "The parts (splits, `attributes`) in which two fingerprints differ; the root does not count."
+    return [k for k in now if k != "root" and saved.get(k) != now[k]]
 
 # %% ../nbs/01_datasets.ipynb #39909512
 def holdout_split(train: list[ImageRecord], n: int, seed: int = 0

@@ -23,7 +23,8 @@ from .attributes import colour_groups, positive_ratio
 from .checkpoint import (capture_rng_state, link_checkpoint, load_checkpoint, load_state_dict_strict,
                                  restore_rng_state, save_checkpoint)
 from .data import build_train_loader
-from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset, parse_market_name
+from .datasets import (ImageRecord, ReIDFolder, data_fingerprint, holdout_split, open_dataset,
+                               parse_market_name)
 from .interpreter import AMDInterpreter
 from .synthmarket import RegionReader, has_regions
 from .training import (TargetConfig, TARGET_PRESETS, _autocast, _check_out_dir, _check_resumable, _distributed,
@@ -241,14 +242,15 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
         raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
     target, tcfg = load_target(target_ckpt, device)
     check_interpreter_setup(cfg, tcfg, data_root, target_ckpt)
+    data = open_dataset(data_root)
+    fingerprint = data_fingerprint(data)           # kept in every checkpoint
     ck = load_checkpoint(src) if src is not None else None
     if ck is not None:                             # before anything is written: a refused resume changes nothing
-        _check_resumable(cfg, ck, src, world, amp_dtype)
+        _check_resumable(cfg, ck, src, world, amp_dtype, fingerprint)
         _check_same_target(ck, target, src, target_ckpt)
     if main:
         _open_out_dir(out_dir, cfg, src)
 
-    data = open_dataset(data_root)
     train_records, _, _ = holdout_split(data.train, cfg.holdout)       # the target's held-out identities
     names = data.attribute_names
     groups = colour_groups(names)
@@ -295,7 +297,7 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
                      extra={"target_state": target.state_dict(), "target_config": json.dumps(tcfg.to_dict()),
                             "num_classes": target.head.num_classes, "attribute_names": json.dumps(list(names)),
                             "target_checkpoint": str(target_ckpt), "world_size": world,
-                            "precision": precision_name(amp_dtype)})
+                            "precision": precision_name(amp_dtype), "data": json.dumps(fingerprint)})
         path = save_checkpoint(out_dir / f"epoch_{epoch:03d}.pt", **state, overwrite=True)
         link_checkpoint(path, last)               # last.pt: replaced atomically, the same file (no second copy)
 

@@ -5,7 +5,6 @@
 # %% ../nbs/35_pipeline.ipynb #9880d4fb
 from __future__ import annotations
 
-import hashlib
 import json
 import resource
 import time
@@ -20,7 +19,7 @@ import torch
 from .attributes import positive_ratio
 from .backbones import require_weights
 from .checkpoint import atomic_write, load_checkpoint
-from .datasets import holdout_split, open_dataset
+from .datasets import data_fingerprint, fingerprint_changes, holdout_split, open_dataset
 from .data import build_test_loader
 from .explain import (ExplanationCache, build_cache, explain_pair, gradcam_distance, localisation_scores)
 from .explain_metrics import REFERENCE_ALPHAS, evaluate_explanations
@@ -31,10 +30,10 @@ from .metrics import same_identity_and_camera
 from .training import TARGET_PRESETS, config_changes, describe_changes, load_target, resume_file, train_target
 
 # %% auto #0
-__all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_target', 'ensure_interpreter', 'data_fingerprint',
-           'check_same_data', 'ensure_cache', 'Localisation', 'split_localisation', 'gradcam_comparison',
-           'probe_target', 'explained_vs_encoded', 'blind_spots', 'results_table', 'to_markdown', 'choose_alpha',
-           'run_pipeline', 'reweighting_table', 'write_figures']
+__all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_target', 'ensure_interpreter', 'check_same_data', 'ensure_cache',
+           'Localisation', 'split_localisation', 'gradcam_comparison', 'probe_target', 'explained_vs_encoded',
+           'blind_spots', 'results_table', 'to_markdown', 'choose_alpha', 'run_pipeline', 'reweighting_table',
+           'write_figures']
 
 # %% ../nbs/35_pipeline.ipynb #95ee941c
 def _log(msg: str) -> None:
@@ -95,25 +94,12 @@ def ensure_interpreter(cfg, target_ckpt: Path, data: Path, run_dir: Path, device
     return interp, run_dir / "last.pt", time.perf_counter() - t0, res["precision"]
 
 
-def data_fingerprint(ds) -> dict:
-    """What identifies a data set's contents: per split the number of images and a digest of every image's file name
-    and size, and a digest of the attribute file (moving the folder changes nothing, other images do)."""
-    def digest(lines) -> str:
-        return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
-    fp = {"root": str(Path(ds.root).resolve())}
-    for split in ("train", "query", "gallery"):
-        recs = getattr(ds, split)
-        fp[split] = {"images": len(recs), "digest": digest(sorted(f"{r.path.name}:{r.path.stat().st_size}" for r in recs))}
-    fp["attributes"] = hashlib.sha256(Path(ds.attribute_file).read_bytes()).hexdigest()[:16]
-    return fp
-
-
 def check_same_data(out: Path, fp: dict) -> None:
     "Refuse a run folder whose models were made from another data set; record the data set of a new one (`data.json`)."
     f = out / "data.json"
     if f.exists():
         saved = json.loads(f.read_text())
-        differ = [k for k in fp if k != "root" and saved.get(k) != fp[k]]     # where the folder lies does not count
+        differ = fingerprint_changes(saved, fp)                               # where the folder lies does not count
         if differ:
             raise ValueError(f"{out} holds a run made from another data set ({saved.get('root')}): its "
                              f"{', '.join(differ)} differ from those of {fp['root']}; choose another output folder "

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from .checkpoint import (atomic_write, capture_rng_state, link_checkpoint, load_checkpoint,
                                  load_state_dict_strict, restore_rng_state, save_checkpoint)
 from .data import build_test_loader, build_train_loader
-from .datasets import ImageRecord, holdout_split, open_dataset
+from .datasets import ImageRecord, data_fingerprint, fingerprint_changes, holdout_split, open_dataset
 from .heads import ReIDModel, build_reid_model
 from .losses import circle_pairwise, cross_entropy_ls, triplet_batch_hard
 from .metrics import evaluate_rank, extract_features, pairwise_distance
@@ -411,14 +411,15 @@ def _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress
     src = _check_out_dir(out_dir, cfg, resume)      # the checkpoint a resume continues from; None: a new run
     if cfg.p % world:
         raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
+    data = open_dataset(data_root)                                    # Market-1501 (or SynthMarket) or Duke
+    fingerprint = data_fingerprint(data)                              # kept in every checkpoint
     ck = load_checkpoint(src) if src is not None else None
-    if ck is not None:
-        _check_resumable(cfg, ck, src, world, amp_dtype)  # before anything is written: a refused resume changes nothing
+    if ck is not None:                             # before anything is written: a refused resume changes nothing
+        _check_resumable(cfg, ck, src, world, amp_dtype, fingerprint)
     if main:
         _open_out_dir(out_dir, cfg, src)
 
     # data: P x K batches; each process takes every world-th batch of the same plan
-    data = open_dataset(data_root)                                    # Market-1501 (or SynthMarket) or Duke
     train_records, _, _ = holdout_split(data.train, cfg.holdout)       # the split does not depend on cfg.seed
     num_classes = len({r.pid for r in train_records})
     loader = build_train_loader(train_records, cfg.size, cfg.p // world, cfg.k, num_workers=cfg.num_workers,
@@ -506,7 +507,7 @@ def _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress
                 bar.write(f"epoch {epoch + 1}: " + ", ".join(f"{k} {100 * v:.2f}" for k, v in scores.items()))
         if (epoch + 1) % cfg.ckpt_every == 0 or done:
             _save(out_dir, model, optimizer, scaler, epoch + 1, it, cfg, history, train_seconds, world,
-                  num_classes, main, precision_name(amp_dtype))
+                  num_classes, main, precision_name(amp_dtype), fingerprint)
             ckpt_it = it
     bar.close()
 
@@ -612,10 +613,12 @@ def _is_run_config(path: Path, cfg) -> bool:
     return isinstance(saved, dict) and bool(saved) and set(saved) <= {f.name for f in fields(cfg)}
 
 
-def _check_resumable(cfg, ck: dict, path: Path, world: int, amp_dtype: torch.dtype | None) -> None:
+def _check_resumable(cfg, ck: dict, path: Path, world: int, amp_dtype: torch.dtype | None,
+                     data: dict | None = None) -> None:
     """Refuse to resume the checkpoint `ck` at `path` with another config (`TargetConfig` or `InterpreterConfig`),
-    another number of processes, or in another precision than the run trained in: this run's is `amp_dtype`
-    (`_run_precision`; the same `cpu_bf16` gives float32 on a CPU without native bfloat16)."""
+    another number of processes, in another precision than the run trained in (this run's is `amp_dtype`, see
+    `_run_precision`: the same `cpu_bf16` gives float32 on a CPU without native bfloat16), or on other data than
+    the run's (`data`: this run's `data_fingerprint`)."""
     diff = config_changes(cfg, ck["config"])
     if diff:
         raise ValueError(f"{path}: cannot resume with a different config: {describe_changes(diff)} "
@@ -628,10 +631,18 @@ def _check_resumable(cfg, ck: dict, path: Path, world: int, amp_dtype: torch.dty
     if saved is not None and saved != now:   # checkpoints written before the precision was recorded: not checked
         raise ValueError(f"{path}: the run trained in {saved}, here it would continue in {now} (native bfloat16 "
                          f"on this CPU: {cpu_has_native_bf16()}); resume it where it started, or start a new run")
+    if data is not None and "data" in ck.get("extra", {}):   # checkpoints written before it was recorded: not checked
+        saved = json.loads(ck["extra"]["data"])
+        differ = fingerprint_changes(saved, data)
+        if differ:
+            raise ValueError(f"{path}: the run trained on another data set ({saved['root']}): its "
+                             f"{', '.join(differ)} differ from those of {data['root']}; resume it on the data it "
+                             f"started on, or start a new run in another folder")
 
 
 def _save(out_dir: Path, model: nn.Module, optimizer, scaler, epoch: int, it: int, cfg: TargetConfig,
-          history: list, train_seconds: float, world: int, num_classes: int, main: bool, precision: str) -> None:
+          history: list, train_seconds: float, world: int, num_classes: int, main: bool, precision: str,
+          data: dict) -> None:
     rng = capture_rng_state()
     ranks = [None] * world
     if world > 1:
@@ -644,7 +655,8 @@ def _save(out_dir: Path, model: nn.Module, optimizer, scaler, epoch: int, it: in
                  scaler_state=scaler.state_dict(), epoch=epoch, iteration=it, config=cfg.to_dict(),
                  metrics={"history": history, "train_seconds": train_seconds},
                  rng_state={"ranks": [{k: v for k, v in r.items()} for r in ranks]},
-                 extra={"num_classes": num_classes, "world_size": world, "precision": precision})
+                 extra={"num_classes": num_classes, "world_size": world, "precision": precision,
+                        "data": json.dumps(data)})
     path = save_checkpoint(out_dir / f"epoch_{epoch:03d}.pt", **state, overwrite=True)
     link_checkpoint(path, out_dir / "last.pt")  # last.pt: replaced atomically, same bytes
 
