@@ -10,19 +10,29 @@ import os
 import pickle
 import random
 import re
+import socket
 import tempfile
+import time
+import warnings
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import torch
 from torch import nn
 
+try:
+    import fcntl                                  # POSIX; elsewhere folders are not locked
+except ImportError:
+    fcntl = None
+
 # %% auto #0
 __all__ = ['CHECKPOINT_FORMAT', 'CHECKPOINT_VERSION', 'capture_rng_state', 'restore_rng_state', 'atomic_write', 'config_path_for',
-           'save_checkpoint', 'load_checkpoint', 'link_checkpoint', 'state_dict_mismatch', 'load_state_dict_strict']
+           'save_checkpoint', 'load_checkpoint', 'link_checkpoint', 'FolderInUseError', 'folder_lock',
+           'state_dict_mismatch', 'load_state_dict_strict']
 
 # %% ../nbs/13_checkpoint.ipynb #1b2fb780
 def capture_rng_state() -> dict[str, Any]:
@@ -261,6 +271,44 @@ def link_checkpoint(src: str | Path, dst: str | Path) -> Path:
         os.replace(tmp, b)
     _fsync_dir(Path(dst).parent)
     return Path(dst)
+
+# %% ../nbs/13_checkpoint.ipynb #5aae31d1
+class FolderInUseError(RuntimeError):
+    "Another process is writing to the folder."
+
+
+@contextmanager
+def folder_lock(folder: str | Path) -> Iterator[Path]:
+    "Hold `folder` (created if need be) for this process while the block runs; refuse at once if another holds it."
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is a file, not an output folder")
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / ".lock"
+    f = open(lock, "a+")
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.seek(0)
+                holder = f.read().strip() or "another process"
+                raise FolderInUseError(f"{folder} is in use by another run ({holder}); wait for it to end or "
+                                       f"choose another folder") from None
+            except OSError as e:                  # a file system without locks (some network mounts)
+                warnings.warn(f"{folder}: cannot be locked ({e}); a second run into it would not be stopped")
+        f.truncate(0)
+        f.write(f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        f.flush()
+        try:
+            yield folder
+        except BaseException:
+            if created and [p.name for p in folder.iterdir()] == [lock.name]:   # nothing written: leave no trace
+                lock.unlink(); folder.rmdir()
+            raise
+    finally:
+        f.close()                                 # releases the lock
 
 # %% ../nbs/13_checkpoint.ipynb #f003841f
 def _group(keys: list[str], max_groups: int = 8) -> list[str]:

@@ -266,7 +266,7 @@ def _is_user_error(e: BaseException) -> bool:
     "Errors that come from the input (a missing or wrong file, a bad value, unavailable weights), not from a bug."
     user = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError,
             ValueError, FloatingPointError)
-    backbones = sys.modules.get("amd_reid.backbones")      # loaded if the error can come from there
-    if backbones is not None:
-        user += (backbones.WeightsUnavailableError,)
+    for module, error in (("amd_reid.backbones", "WeightsUnavailableError"), ("amd_reid.checkpoint", "FolderInUseError")):
+        if module in sys.modules:                          # loaded if the error can come from there
+            user += (getattr(sys.modules[module], error),)
     return isinstance(e, user)

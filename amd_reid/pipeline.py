@@ -18,7 +18,7 @@ import torch
 
 from .attributes import positive_ratio
 from .backbones import require_weights
-from .checkpoint import atomic_write, load_checkpoint
+from .checkpoint import atomic_write, folder_lock, load_checkpoint
 from .datasets import data_fingerprint, fingerprint_changes, holdout_split, open_dataset
 from .data import build_test_loader
 from .explain import (ExplanationCache, build_cache, explain_pair, gradcam_distance, localisation_scores)
@@ -305,105 +305,107 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     icfg = INTERPRETER_PRESETS[interpreter_preset].with_overrides(list(interpreter_overrides))
     icfg, tcfg = icfg.replace(holdout=holdout), tcfg.replace(holdout=holdout)  # unseen by both models
 
-    _log(f"[1/6] data: {data}")
-    t0 = time.perf_counter()
-    if synth is not None:
-        from amd_reid.synthmarket import make_synthmarket
-        existed = (data / "synthmarket.json").is_file()
-        make_synthmarket(data, preset=synth, seed=seed, progress=progress)  # refuses a folder with other data in it
-        if existed:
-            _log(f"      reusing SynthMarket ({synth}, seed {seed}) in {data}")
-    elif not data.is_dir():
-        raise FileNotFoundError(
-            f"data set folder not found: {data}. Put Market-1501 (bounding_box_train/, bounding_box_test/, "
-            f"query/ and market_attribute.mat) or DukeMTMC-reID (with duke_attribute.mat) there; see the README")
-    ds = open_dataset(data)
-    _log(ds.summary().to_string())
-    check_interpreter_setup(icfg, tcfg, data, f"target preset {target_preset!r}")  # before the target trains
-    check_same_data(out, data_fingerprint(ds))                        # a run folder holds runs of one data set
-    if resume_file(out / "target") is None:         # weights that cannot be had: fail now (a resume needs none)
-        require_weights(tcfg.depth, tcfg.pretrained)
-    if resume_file(out / "interpreter") is None and not icfg.init_from_target:
-        require_weights(tcfg.depth, icfg.pretrained)
-    timings["data"] = time.perf_counter() - t0
+    with folder_lock(out):                   # one run writes to a run folder at a time
+        _log(f"[1/6] data: {data}")
+        t0 = time.perf_counter()
+        if synth is not None:
+            from amd_reid.synthmarket import make_synthmarket
+            existed = (data / "synthmarket.json").is_file()
+            make_synthmarket(data, preset=synth, seed=seed, progress=progress)  # refuses a folder with other data in it
+            if existed:
+                _log(f"      reusing SynthMarket ({synth}, seed {seed}) in {data}")
+        elif not data.is_dir():
+            raise FileNotFoundError(
+                f"data set folder not found: {data}. Put Market-1501 (bounding_box_train/, bounding_box_test/, "
+                f"query/ and market_attribute.mat) or DukeMTMC-reID (with duke_attribute.mat) there; see the README")
+        ds = open_dataset(data)
+        _log(ds.summary().to_string())
+        check_interpreter_setup(icfg, tcfg, data, f"target preset {target_preset!r}")  # before the target trains
+        check_same_data(out, data_fingerprint(ds))                        # a run folder holds runs of one data set
+        if resume_file(out / "target") is None:         # weights that cannot be had: fail now (a resume needs none)
+            require_weights(tcfg.depth, tcfg.pretrained)
+        if resume_file(out / "interpreter") is None and not icfg.init_from_target:
+            require_weights(tcfg.depth, icfg.pretrained)
+        timings["data"] = time.perf_counter() - t0
 
-    _log(f"[2/6] target ({target_preset})")
-    target, target_ckpt, timings["target"] = ensure_target(tcfg, data, out / "target", device, progress)
-    _log(f"[3/6] interpreter ({interpreter_preset})")
-    interp, interp_ckpt, timings["interpreter"], interp_precision = ensure_interpreter(
-        icfg, target_ckpt, data, out / "interpreter", device, progress)
+        _log(f"[2/6] target ({target_preset})")
+        target, target_ckpt, timings["target"] = ensure_target(tcfg, data, out / "target", device, progress)
+        _log(f"[3/6] interpreter ({interpreter_preset})")
+        interp, interp_ckpt, timings["interpreter"], interp_precision = ensure_interpreter(
+            icfg, target_ckpt, data, out / "interpreter", device, progress)
 
-    _log("[4/6] explanations of the query and gallery images")
-    t0 = time.perf_counter()
-    (out / "cache").mkdir(parents=True, exist_ok=True)
-    qc = ensure_cache(interp, ds.query, out / "cache" / "query.pt", interp_ckpt, progress=progress)
-    gc = ensure_cache(interp, ds.gallery, out / "cache" / "gallery.pt", interp_ckpt, progress=progress)
-    timings["explanations"] = time.perf_counter() - t0
+        _log("[4/6] explanations of the query and gallery images")
+        t0 = time.perf_counter()
+        (out / "cache").mkdir(parents=True, exist_ok=True)
+        qc = ensure_cache(interp, ds.query, out / "cache" / "query.pt", interp_ckpt, progress=progress)
+        gc = ensure_cache(interp, ds.gallery, out / "cache" / "gallery.pt", interp_ckpt, progress=progress)
+        timings["explanations"] = time.perf_counter() - t0
 
-    _log("[5/6] evaluation")
-    t0 = time.perf_counter()
-    g_pred = gc.attr_logits
-    ev = evaluate_explanations(qc.attr_embed, gc.attr_embed, qc.embed, gc.embed, qc.pids, gc.pids, qc.camids,
-                               gc.camids, qc.attrs, gc.attrs, reweight_alphas=REFERENCE_ALPHAS,
-                               g_pred_attrs=g_pred, progress=progress)
-    loc = split_localisation(data, ds.query + ds.gallery, torch.cat([qc.masks, gc.masks]), ds.attribute_names)
-    alpha = None
-    if icfg.holdout:
-        _, vq, vg = holdout_split(ds.train, icfg.holdout)
-        vqc = ensure_cache(interp, vq, out / "cache" / "val_query.pt", interp_ckpt, progress=progress)
-        vgc = ensure_cache(interp, vg, out / "cache" / "val_gallery.pt", interp_ckpt, progress=progress)
-        ev_val = evaluate_explanations(vqc.attr_embed, vgc.attr_embed, vqc.embed, vgc.embed, vqc.pids, vgc.pids,
-                                       vqc.camids, vgc.camids, vqc.attrs, vgc.attrs, reweight_alphas=REFERENCE_ALPHAS,
-                                       g_pred_attrs=vgc.attr_logits, progress=False)
-        alpha = {mode: choose_alpha(ev_val, mode) for mode in ev_val["reweight"]}  # one alpha per mode
-    table = results_table(ev, None if loc is None else loc.table)
-    versus = gradcam_comparison(data, ds, interp, qc, gc)
-    probe = probe_target(target, ds, loc, tuple(interp.input_size), out / "cache" / "target_probe.pt", target_ckpt,
-                         progress=progress) if loc is not None else None
-    blind = None
-    if probe is not None:
-        probe = (probe[0], explained_vs_encoded(probe[1], ev, qc, gc))
-        blind = blind_spots(qc, gc, probe[1])
-    ablation = None
-    if ablations:
-        ablation = mask_ablation(interp, ds.query, ds.gallery, qc, gc, data,
-                                 hows=["interpreter", *(a for a in ablations if a != "interpreter")], progress=progress)
-    timings["evaluation"] = time.perf_counter() - t0
+        _log("[5/6] evaluation")
+        t0 = time.perf_counter()
+        g_pred = gc.attr_logits
+        ev = evaluate_explanations(qc.attr_embed, gc.attr_embed, qc.embed, gc.embed, qc.pids, gc.pids, qc.camids,
+                                   gc.camids, qc.attrs, gc.attrs, reweight_alphas=REFERENCE_ALPHAS,
+                                   g_pred_attrs=g_pred, progress=progress)
+        loc = split_localisation(data, ds.query + ds.gallery, torch.cat([qc.masks, gc.masks]), ds.attribute_names)
+        alpha = None
+        if icfg.holdout:
+            _, vq, vg = holdout_split(ds.train, icfg.holdout)
+            vqc = ensure_cache(interp, vq, out / "cache" / "val_query.pt", interp_ckpt, progress=progress)
+            vgc = ensure_cache(interp, vg, out / "cache" / "val_gallery.pt", interp_ckpt, progress=progress)
+            ev_val = evaluate_explanations(vqc.attr_embed, vgc.attr_embed, vqc.embed, vgc.embed, vqc.pids,
+                                           vgc.pids, vqc.camids, vgc.camids, vqc.attrs, vgc.attrs,
+                                           reweight_alphas=REFERENCE_ALPHAS, g_pred_attrs=vgc.attr_logits,
+                                           progress=False)
+            alpha = {mode: choose_alpha(ev_val, mode) for mode in ev_val["reweight"]}  # one alpha per mode
+        table = results_table(ev, None if loc is None else loc.table)
+        versus = gradcam_comparison(data, ds, interp, qc, gc)
+        probe = probe_target(target, ds, loc, tuple(interp.input_size), out / "cache" / "target_probe.pt", target_ckpt,
+                             progress=progress) if loc is not None else None
+        blind = None
+        if probe is not None:
+            probe = (probe[0], explained_vs_encoded(probe[1], ev, qc, gc))
+            blind = blind_spots(qc, gc, probe[1])
+        ablation = None
+        if ablations:
+            ablation = mask_ablation(interp, ds.query, ds.gallery, qc, gc, data, progress=progress,
+                                     hows=["interpreter", *(a for a in ablations if a != "interpreter")])
+        timings["evaluation"] = time.perf_counter() - t0
 
-    _log("[6/6] figures and tables")
-    t0 = time.perf_counter()
-    figures.mkdir(parents=True, exist_ok=True)
-    atomic_write(figures / "results.csv", lambda f: f.write(table.round(2).to_csv()), "w")
-    atomic_write(figures / "results.md", lambda f: f.write(to_markdown(table)), "w")
-    reweight = reweighting_table(ev, alpha)
-    atomic_write(figures / "reweighting.csv", lambda f: f.write(reweight.round(3).to_csv()), "w")
-    if loc is not None:
-        atomic_write(figures / "localisation.csv", lambda f: f.write(loc.table.round(4).to_csv()), "w")
-        atomic_write(figures / "target_probe.csv", lambda f: f.write(probe[1].round(4).to_csv()), "w")
-        atomic_write(figures / "blind_spots.csv", lambda f: f.write(blind[0].round(2).to_csv()), "w")
-    if ablation is not None:
-        atomic_write(figures / "mask_ablation.csv", lambda f: f.write(ablation.round(2).to_csv()), "w")
-    if versus is not None:
-        atomic_write(figures / "localisation_vs_gradcam.csv", lambda f: f.write(versus.round(4).to_csv()), "w")
-    written = write_figures(ds, target, interp, qc, gc, ev, table, loc, out, figures, alpha, versus, probe,
-                            blind) if make_figures else []
-    timings["figures"] = time.perf_counter() - t0
-    timings["total"] = time.perf_counter() - t_start
-    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
-    summary = {"table": table.round(2).to_dict(orient="index"), "alpha_validation": alpha,
-               "reweighting": reweight.round(3).to_dict(orient="index"),
-               "blind_spots": None if blind is None else {k: round(v, 2) for k, v in blind[1].items()},
-               "mask_ablation": None if ablation is None else ablation.round(2).to_dict(orient="index"),
-               "timings_s": {k: round(v, 1) for k, v in timings.items()}, "peak_memory_gb": round(peak_gb, 2),
-               "figures": [str(p) for p in written], "data": str(data), "run": str(out),
-               "target_preset": target_preset, "interpreter_preset": interpreter_preset,
-               "interpreter_precision": interp_precision}
-    atomic_write(out / "summary.json", lambda f: f.write(json.dumps(summary, indent=2, default=float) + "\n"), "w")
-    _log(to_markdown(table))
-    _log(f"done in {timings['total']:.0f} s (peak memory {peak_gb:.2f} GB); figures and tables in {figures}/")
-    return {"table": table, "evaluation": ev, "localisation": None if loc is None else loc.table,
-            "gradcam": versus, "probe": None if probe is None else probe[1], "blind_spots": blind, "mask_ablation": ablation, "alpha": alpha,
-            "reweighting": reweight, "summary": summary}
+        _log("[6/6] figures and tables")
+        t0 = time.perf_counter()
+        figures.mkdir(parents=True, exist_ok=True)
+        atomic_write(figures / "results.csv", lambda f: f.write(table.round(2).to_csv()), "w")
+        atomic_write(figures / "results.md", lambda f: f.write(to_markdown(table)), "w")
+        reweight = reweighting_table(ev, alpha)
+        atomic_write(figures / "reweighting.csv", lambda f: f.write(reweight.round(3).to_csv()), "w")
+        if loc is not None:
+            atomic_write(figures / "localisation.csv", lambda f: f.write(loc.table.round(4).to_csv()), "w")
+            atomic_write(figures / "target_probe.csv", lambda f: f.write(probe[1].round(4).to_csv()), "w")
+            atomic_write(figures / "blind_spots.csv", lambda f: f.write(blind[0].round(2).to_csv()), "w")
+        if ablation is not None:
+            atomic_write(figures / "mask_ablation.csv", lambda f: f.write(ablation.round(2).to_csv()), "w")
+        if versus is not None:
+            atomic_write(figures / "localisation_vs_gradcam.csv", lambda f: f.write(versus.round(4).to_csv()), "w")
+        written = write_figures(ds, target, interp, qc, gc, ev, table, loc, out, figures, alpha, versus, probe,
+                                blind) if make_figures else []
+        timings["figures"] = time.perf_counter() - t0
+        timings["total"] = time.perf_counter() - t_start
+        peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+        summary = {"table": table.round(2).to_dict(orient="index"), "alpha_validation": alpha,
+                   "reweighting": reweight.round(3).to_dict(orient="index"),
+                   "blind_spots": None if blind is None else {k: round(v, 2) for k, v in blind[1].items()},
+                   "mask_ablation": None if ablation is None else ablation.round(2).to_dict(orient="index"),
+                   "timings_s": {k: round(v, 1) for k, v in timings.items()}, "peak_memory_gb": round(peak_gb, 2),
+                   "figures": [str(p) for p in written], "data": str(data), "run": str(out),
+                   "target_preset": target_preset, "interpreter_preset": interpreter_preset,
+                   "interpreter_precision": interp_precision}
+        atomic_write(out / "summary.json", lambda f: f.write(json.dumps(summary, indent=2, default=float) + "\n"), "w")
+        _log(to_markdown(table))
+        _log(f"done in {timings['total']:.0f} s (peak memory {peak_gb:.2f} GB); figures and tables in {figures}/")
+        return {"table": table, "evaluation": ev, "localisation": None if loc is None else loc.table,
+                "gradcam": versus, "probe": None if probe is None else probe[1], "blind_spots": blind,
+                "mask_ablation": ablation, "alpha": alpha, "reweighting": reweight, "summary": summary}
 
 # %% ../nbs/35_pipeline.ipynb #af92ad38
 def reweighting_table(ev: dict, alpha_val: dict[str, float] | None = None) -> pd.DataFrame:

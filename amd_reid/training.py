@@ -12,7 +12,7 @@ import os
 import random
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from .checkpoint import (atomic_write, capture_rng_state, link_checkpoint, load_checkpoint,
+from .checkpoint import (atomic_write, capture_rng_state, folder_lock, link_checkpoint, load_checkpoint,
                                  load_state_dict_strict, restore_rng_state, save_checkpoint)
 from .data import build_test_loader, build_train_loader
 from .datasets import ImageRecord, data_fingerprint, fingerprint_changes, holdout_split, open_dataset
@@ -281,6 +281,25 @@ def _distributed(device: str | torch.device | None):
         dist.destroy_process_group()
 
 
+@contextmanager
+def _holding(out_dir: str | Path, rank: int, world: int):
+    "The main process holds the output folder while the run lasts (`folder_lock`); if it cannot, every process stops."
+    with ExitStack() as stack:
+        error = None
+        if rank == 0:
+            try:
+                stack.enter_context(folder_lock(out_dir))
+            except Exception as e:                # a folder in use, a file where the folder should be, ...
+                error = e
+        if world > 1:                             # none of the others is left waiting for the main process
+            box = [error]
+            dist.broadcast_object_list(box, src=0)
+            error = box[0]
+        if error is not None:
+            raise error
+        yield
+
+
 def _grad_scaler(amp_dtype: torch.dtype | None, device: torch.device, state: dict | None = None):
     "The run's gradient scaler, on for float16 only (bfloat16 has float32's range); `state`: a checkpoint's."
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
@@ -352,7 +371,9 @@ def plot_training_log(path: str | Path, out: str | Path | None = None):
     ax_lr.set_ylabel("learning rate (dashed)", color="grey")
     for key, label in (("rank1", "Rank-1"), ("mAP", "mAP"), ("mINP", "mINP")):
         ax_eval.plot([r["epoch"] for r in evals], [100 * r[key] for r in evals], "o-", label=label)
-    ax_eval.set(xlabel="epoch", ylabel="%", title="query / gallery retrieval", ylim=(0, 100))
+    ax_eval.set(xlabel="epoch", ylabel="%", title="query / gallery retrieval", ylim=(0, 100),
+                xlim=(0, max([r["epoch"] for r in evals], default=1) + 0.5))   # from the start, also for one point
+    ax_eval.xaxis.get_major_locator().set_params(integer=True)                 # epochs are whole numbers
     ax_eval.legend(fontsize=8); ax_eval.grid(alpha=0.3)
     fig.tight_layout()
     if out is not None:
@@ -399,7 +420,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
     """Train the target on the Market-format folder `data_root`, writing checkpoints and logs to `out_dir`.
     Returns the trained model (eval mode) and a dict of results (final `metrics`, eval `history`, timings;
     complete on rank 0). Under `torchrun`, every process calls it; `resume=True` continues `out_dir/last.pt`."""
-    with _distributed(device) as (rank, world, device):
+    with _distributed(device) as (rank, world, device), _holding(out_dir, rank, world):
         return _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress)
 
 

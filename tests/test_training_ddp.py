@@ -1,6 +1,6 @@
 """DDP through torchrun on CPU (gloo): two processes train one model, only rank 0 writes, and a
 two-process run killed mid-training resumes exactly; processes that would train in different
-precisions all refuse."""
+precisions all refuse, and so do processes whose output folder another run holds."""
 import os
 import shutil
 import subprocess
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from amd_reid.checkpoint import load_checkpoint
+from amd_reid.checkpoint import folder_lock, load_checkpoint
 from amd_reid.datasets import make_toy_market
 
 SCRIPT = r'''
@@ -62,7 +62,7 @@ def test_ddp_two_processes_cpu(tmp_path: Path):
         assert torch.equal(p0[k], p1[k]), k
     # only rank 0 wrote, and the checkpoint holds both processes' RNG states
     names = sorted(f.name for f in (tmp_path / "ddp").iterdir())
-    assert names == ["config.json", "epoch_001.config.json", "epoch_001.pt", "epoch_002.config.json",
+    assert names == [".lock", "config.json", "epoch_001.config.json", "epoch_001.pt", "epoch_002.config.json",
                      "epoch_002.pt", "last.config.json", "last.pt", "metrics.jsonl", "training_curve.png"]
     ck = load_checkpoint(tmp_path / "ddp" / "last.pt")
     assert len(ck["rng_state"]["ranks"]) == 2 and ck["extra"]["world_size"] == 2
@@ -115,3 +115,29 @@ def test_ddp_processes_agree_on_precision(tmp_path: Path):
     assert not (tmp_path / "run").exists()                      # nothing written
     r = _torchrun(script, data, tmp_path / "run", "callers-group", timeout=180)
     assert r.stdout.count(f"group left: False; {refusal}") == 2, r.stdout + r.stderr   # the caller's group stays
+
+
+BUSY_SCRIPT = r'''
+import os, sys
+import amd_reid.training as T
+from amd_reid.checkpoint import FolderInUseError
+cfg = T.TargetConfig(size=(64, 32), p=4, k=2, depth=18, pretrained=False, epochs=1)
+try:
+    T.train_target(cfg, sys.argv[1], sys.argv[2], progress=False)
+    print(f"rank {os.environ['RANK']}: trained")
+except FolderInUseError as e:
+    print(f"rank {os.environ['RANK']}: refused: {e}", flush=True)
+'''
+
+
+@pytest.mark.skipif(TORCHRUN is None, reason="torchrun not found")
+def test_ddp_folder_in_use_stops_every_process(tmp_path: Path):
+    "A run into a folder another run holds stops at once in every process (none waits for the main one)."
+    data = make_toy_market(tmp_path / "toy", n_train=4, n_test=2, images_per_id=4, size=(64, 32))
+    script = tmp_path / "busy.py"
+    script.write_text(BUSY_SCRIPT)
+    with folder_lock(tmp_path / "run"):                       # this test process is "the other run"
+        r = _torchrun(script, data, tmp_path / "run", timeout=180)
+    refusal = f"refused: {tmp_path / 'run'} is in use by another run (pid {os.getpid()}"
+    assert r.stdout.count(refusal) == 2, r.stdout + r.stderr
+    assert [p.name for p in (tmp_path / "run").iterdir()] == [".lock"]     # nothing written
