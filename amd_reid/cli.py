@@ -15,12 +15,11 @@ __all__ = ['cmd_stats', 'cmd_synth', 'cmd_train_target', 'cmd_train_interpreter'
 
 # %% ../nbs/40_cli.ipynb #32711850
 def _dataset(path: str | Path, name: str = "auto"):
-    "Open a data set folder as Market-1501 or DukeMTMC-reID (by its attribute file when `name='auto'`)."
-    from amd_reid.datasets import DukeMTMCreID, Market1501
-    path = Path(path)
+    "Open a data set folder as Market-1501 or DukeMTMC-reID (`name='auto'`: by its attribute file, as training does)."
+    from amd_reid.datasets import DukeMTMCreID, Market1501, open_dataset
     if name == "auto":
-        name = "duke" if (path / "duke_attribute.mat").exists() or "duke" in path.name.lower() else "market"
-    return {"market": Market1501, "duke": DukeMTMCreID}[name](path)
+        return open_dataset(path)
+    return {"market": Market1501, "duke": DukeMTMCreID}[name](Path(path))
 
 
 def cmd_stats(args) -> int:
