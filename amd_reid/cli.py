@@ -37,9 +37,11 @@ def cmd_stats(args) -> int:
 
 def cmd_synth(args) -> int:
     "Generate SynthMarket in the Market-1501 layout."
+    from amd_reid.checkpoint import folder_lock
     from amd_reid.synthmarket import make_synthmarket
     existed = (Path(args.out) / "synthmarket.json").is_file()
-    out = make_synthmarket(args.out, preset=args.preset, seed=args.seed)
+    with folder_lock(args.out):                                   # one draw into a folder at a time
+        out = make_synthmarket(args.out, preset=args.preset, seed=args.seed)
     print(f"SynthMarket ({args.preset}, seed {args.seed}) {'already in' if existed else 'written to'} {out}")
     return 0
 

@@ -311,7 +311,8 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
         if synth is not None:
             from amd_reid.synthmarket import make_synthmarket
             existed = (data / "synthmarket.json").is_file()
-            make_synthmarket(data, preset=synth, seed=seed, progress=progress)  # refuses a folder with other data in it
+            with folder_lock(data):              # one draw at a time; refuses a folder with other data in it
+                make_synthmarket(data, preset=synth, seed=seed, progress=progress)
             if existed:
                 _log(f"      reusing SynthMarket ({synth}, seed {seed}) in {data}")
         elif not data.is_dir():

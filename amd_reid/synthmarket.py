@@ -727,9 +727,14 @@ def _fix_mat_header(path: Path) -> None:
 _PARTIAL = ".synthmarket.partial"    # lies in the folder while a draw is under way: what an interrupted one leaves
 
 
+def _contents(root: Path) -> set[str]:
+    "The names in `root`, dotfiles aside (a run's `.lock`, a desktop's index) but for the marker of a draw under way."
+    return {p.name for p in root.iterdir() if not p.name.startswith(".") or p.name == _PARTIAL}
+
+
 def _interrupted(root: Path) -> bool:
     "`root` holds what an interrupted `make_synthmarket` left: its marker and its own folders and files, no manifest."
-    names = {p.name for p in root.iterdir()}
+    names = _contents(root)
     return (_PARTIAL in names and "synthmarket.json" not in names
             and names <= {*FOLDERS, "regions", "market_attribute.mat", _PARTIAL})
 
@@ -739,7 +744,7 @@ def _prepare(root: Path, manifest: dict, overwrite: bool) -> bool:
     mpath = root / "synthmarket.json"
     if mpath.is_file() and not overwrite and json.loads(mpath.read_text()) == manifest:
         return True
-    if root.exists() and any(root.iterdir()) and not overwrite and not _interrupted(root):
+    if root.exists() and _contents(root) and not overwrite and not _interrupted(root):
         try:
             held = json.loads(mpath.read_text()) if mpath.is_file() else None
         except ValueError:
