@@ -277,37 +277,58 @@ class FolderInUseError(RuntimeError):
     "Another process is writing to the folder."
 
 
+def _lock_file(folder: Path) -> Any:
+    "Open and lock `folder/.lock` (made if need be), the file now at that path; FolderInUseError if another holds it."
+    lock = folder / ".lock"
+    while True:
+        folder.mkdir(parents=True, exist_ok=True)
+        f = open(lock, "a+")
+        if fcntl is None:
+            warnings.warn(f"{folder}: folders cannot be locked on this system; a second run into it would not be stopped")
+            return f
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            f.close()
+            raise FolderInUseError(f"{folder} is in use by another run ({holder}); wait for it to end or "
+                                   f"choose another folder") from None
+        except OSError as e:                      # a file system without locks (some network mounts)
+            warnings.warn(f"{folder}: cannot be locked ({e}); a second run into it would not be stopped")
+            return f
+        try:
+            if os.path.samestat(os.fstat(f.fileno()), os.stat(lock)):
+                return f
+        except FileNotFoundError:
+            pass
+        f.close()                                 # removed by the writer that held it meanwhile: lock the new one
+
+
 @contextmanager
 def folder_lock(folder: str | Path) -> Iterator[Path]:
     "Hold `folder` (created if need be) for this process while the block runs; refuse at once if another holds it."
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"{folder} is a file, not an output folder")
-    created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = folder / ".lock"
-    f = open(lock, "a+")
+    made = [p for p in (folder, *folder.parents) if not p.exists()]     # what this lock creates, deepest first
+    f = _lock_file(folder)
+    failed = False
     try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                f.seek(0)
-                holder = f.read().strip() or "another process"
-                raise FolderInUseError(f"{folder} is in use by another run ({holder}); wait for it to end or "
-                                       f"choose another folder") from None
-            except OSError as e:                  # a file system without locks (some network mounts)
-                warnings.warn(f"{folder}: cannot be locked ({e}); a second run into it would not be stopped")
         f.truncate(0)
         f.write(f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         f.flush()
-        try:
-            yield folder
-        except BaseException:
-            if created and [p.name for p in folder.iterdir()] == [lock.name]:   # nothing written: leave no trace
-                lock.unlink(); folder.rmdir()
-            raise
+        yield folder
+    except BaseException:
+        failed = True
+        raise
     finally:
+        try:
+            (folder / ".lock").unlink()           # while still holding it (see above)
+            for p in made if failed else ():      # a refused run leaves no trace
+                p.rmdir()                         # fails, and stops, at the first folder that is not empty
+        except OSError:
+            pass                                  # never hide the block's own error
         f.close()                                 # releases the lock
 
 # %% ../nbs/13_checkpoint.ipynb #f003841f

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import warnings
 from pathlib import Path
 
 # %% auto #0
@@ -40,7 +42,7 @@ def cmd_synth(args) -> int:
     from amd_reid.checkpoint import folder_lock
     from amd_reid.synthmarket import make_synthmarket
     existed = (Path(args.out) / "synthmarket.json").is_file()
-    with folder_lock(args.out):                                   # one draw into a folder at a time
+    with folder_lock(args.out) if not existed else contextlib.nullcontext():   # one draw into a folder at a time
         out = make_synthmarket(args.out, preset=args.preset, seed=args.seed)
     print(f"SynthMarket ({args.preset}, seed {args.seed}) {'already in' if existed else 'written to'} {out}")
     return 0
@@ -79,11 +81,16 @@ def cmd_explain(args) -> int:
     if args.top < 1:
         raise ValueError(f"--top must be at least 1, got {args.top}")
     interp, info = load_interpreter(args.ckpt, args.device)
-    ex = explain_pair(None, interp, args.image_a, args.image_b, names=info["attribute_names"])
+    with warnings.catch_warnings(record=True) as caught:            # a stretched image: one line, not a traceback
+        warnings.simplefilter("always")
+        ex = explain_pair(None, interp, args.image_a, args.image_b, names=info["attribute_names"])
+    for w in caught:
+        print(f"amd-reid explain: warning: {w.message}", file=sys.stderr)
     print(f"distance d = {ex.d:.4f}, reconstruction d_hat = {ex.d_hat:.4f} "
           f"({100 * abs(ex.d - ex.d_hat) / max(ex.d, 1e-12):.2f}% apart)")
-    if not ex.top(args.top):
-        print("the two images have the same embedding and no attribute differs: nothing to explain, no figure written")
+    if ex.d <= 1e-6 and ex.d_hat <= 1e-6:                       # the same image twice (up to rounding)
+        print(f"the two images have the same embedding (d = {ex.d:.2g}) and no attribute differs: nothing to "
+              f"explain, no figure written")
         return 0
     print(f"top {args.top} attributes (share of the distance):")
     for name, p in ex.top(args.top):

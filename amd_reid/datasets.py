@@ -208,8 +208,14 @@ def data_fingerprint(ds: ReIDFolder) -> dict:
 
 
 def fingerprint_changes(saved: dict, now: dict) -> list[str]:
-    "The parts (splits, `attributes`) in which two fingerprints differ; the root does not count."
-    return [k for k in now if k != "root" and saved.get(k) != now[k]]
+    """The parts in which two fingerprints differ, described (a split's image counts when they differ); the root
+    does not count, nor a part only one of them records (written by another version)."""
+    def describe(k):
+        a, b = saved[k], now[k]
+        if isinstance(a, dict) and isinstance(b, dict) and a.get("images") != b.get("images"):
+            return f"{k} ({a.get('images')} images, now {b.get('images')})"
+        return k if k != "attributes" else "attribute file"
+    return [describe(k) for k in now if k != "root" and k in saved and saved[k] != now[k]]
 
 # %% ../nbs/01_datasets.ipynb #39909512
 def holdout_split(train: list[ImageRecord], n: int, seed: int = 0

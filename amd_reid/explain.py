@@ -92,8 +92,10 @@ def upsample_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 @torch.no_grad()
 def explain_pair(target: ReIDModel | None, interpreter: AMDInterpreter, img_a, img_b,
-                 size: tuple[int, int] | None = None, names: Sequence[str] = MARKET_ATTRIBUTES) -> PairExplanation:
-    "Explain T's distance between two images (files, PIL images or tensors) with the interpreter."
+                 size: tuple[int, int] | None = None, names: Sequence[str] = MARKET_ATTRIBUTES,
+                 check_shape: bool = True) -> PairExplanation:
+    """Explain T's distance between two images (files, PIL images or tensors) with the interpreter; `check_shape`:
+    warn about an image far from the model's aspect ratio (it is stretched to it)."""
     if target is not None and target is not interpreter.target:
         raise ValueError("explain_pair: `interpreter` was trained for a different target model "
                          "(pass target=None to use the interpreter's own target)")
@@ -104,7 +106,8 @@ def explain_pair(target: ReIDModel | None, interpreter: AMDInterpreter, img_a, i
     pils = []
     for img, label in ((img_a, "image a"), (img_b, "image b")):
         pil = to_pil(img)
-        _warn_if_stretched(pil, size, str(img) if isinstance(img, (str, Path)) else label)
+        if check_shape:
+            _warn_if_stretched(pil, size, str(img) if isinstance(img, (str, Path)) else label)
         pils.append(pil.resize(size[::-1], Image.BICUBIC))
     device = next(interpreter.parameters()).device
     x = torch.stack([tf(p) for p in pils]).to(device)        # (2, 3, H, W)
@@ -115,7 +118,10 @@ def explain_pair(target: ReIDModel | None, interpreter: AMDInterpreter, img_a, i
     finally:
         interpreter.train(was)
     d = (out["embed"][0] - out["embed"][1]).norm().item()
-    dm = (out["attr_embed"][0] - out["attr_embed"][1]).norm(dim=-1).cpu().numpy()     # (M,)
+    dm = (out["attr_embed"][0] - out["attr_embed"][1]).norm(dim=-1).float().cpu().numpy()     # (M,)
+    if not (np.isfinite(d) and np.isfinite(dm).all()):
+        raise FloatingPointError(f"explain_pair: non-finite distances (d = {d}, {int((~np.isfinite(dm)).sum())} "
+                                 f"attribute distances); the models' weights are broken")
     masks = upsample_masks(out["masks"], size).cpu().numpy()                          # (2, M, H, W)
     logits = out.get("attr_logits")
     return PairExplanation(

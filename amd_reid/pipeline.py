@@ -5,6 +5,7 @@
 # %% ../nbs/35_pipeline.ipynb #9880d4fb
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import time
@@ -101,9 +102,9 @@ def check_same_data(out: Path, fp: dict) -> None:
         saved = json.loads(f.read_text())
         differ = fingerprint_changes(saved, fp)                               # where the folder lies does not count
         if differ:
-            raise ValueError(f"{out} holds a run made from another data set ({saved.get('root')}): its "
-                             f"{', '.join(differ)} differ from those of {fp['root']}; choose another output folder "
-                             f"(--out) or delete it")
+            raise ValueError(f"{out} holds a run made from another data set ({saved.get('root')}), which differs "
+                             f"from {fp['root']} in: {', '.join(differ)}; choose another output folder (--out) or "
+                             f"delete it")
         return
     if any((out / d).exists() for d in ("target", "interpreter", "cache")):
         _log(f"      {out} was made before runs recorded their data set: taken to be {fp['root']}")
@@ -305,14 +306,17 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     icfg = INTERPRETER_PRESETS[interpreter_preset].with_overrides(list(interpreter_overrides))
     icfg, tcfg = icfg.replace(holdout=holdout), tcfg.replace(holdout=holdout)  # unseen by both models
 
+    if data.resolve() == out.resolve():
+        raise ValueError(f"--data and --out are the same folder ({data}): the run's models, caches and tables go "
+                         f"to a folder of their own")
     with folder_lock(out):                   # one run writes to a run folder at a time
         _log(f"[1/6] data: {data}")
         t0 = time.perf_counter()
         if synth is not None:
             from amd_reid.synthmarket import make_synthmarket
             existed = (data / "synthmarket.json").is_file()
-            with folder_lock(data):              # one draw at a time; refuses a folder with other data in it
-                make_synthmarket(data, preset=synth, seed=seed, progress=progress)
+            with folder_lock(data) if not existed else contextlib.nullcontext():     # one draw at a time
+                make_synthmarket(data, preset=synth, seed=seed, progress=progress)  # refuses other data
             if existed:
                 _log(f"      reusing SynthMarket ({synth}, seed {seed}) in {data}")
         elif not data.is_dir():
@@ -493,7 +497,7 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc: Localisation | Non
                    ("wrong", next((t for t, c in zip(top, correct) if not c), None))):
         if j is None:
             continue
-        ex = explain_pair(None, interp, ds.query[qi].path, ds.gallery[j].path, names=names)
+        ex = explain_pair(None, interp, ds.query[qi].path, ds.gallery[j].path, names=names, check_shape=False)
         save(F.pair_explanation_figure(ex, ds.query[qi].attrs, ds.gallery[j].attrs, k=3,
                                        image_labels=("query", f"gallery ({tag} match)" if tag == "correct" else "gallery (wrong)")),
              f"pair_{tag}")

@@ -24,8 +24,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from .checkpoint import (atomic_write, capture_rng_state, folder_lock, link_checkpoint, load_checkpoint,
-                                 load_state_dict_strict, restore_rng_state, save_checkpoint)
+from .checkpoint import (FolderInUseError, atomic_write, capture_rng_state, folder_lock, link_checkpoint,
+                                 load_checkpoint, load_state_dict_strict, restore_rng_state, save_checkpoint)
 from .data import build_test_loader, build_train_loader
 from .datasets import ImageRecord, data_fingerprint, fingerprint_changes, holdout_split, open_dataset
 from .heads import ReIDModel, build_reid_model
@@ -292,9 +292,12 @@ def _holding(out_dir: str | Path, rank: int, world: int):
             except Exception as e:                # a folder in use, a file where the folder should be, ...
                 error = e
         if world > 1:                             # none of the others is left waiting for the main process
-            box = [error]
+            box = [None if error is None else (type(error).__name__, str(error))]   # plain strings always pickle
             dist.broadcast_object_list(box, src=0)
-            error = box[0]
+            if rank > 0 and box[0] is not None:
+                name, msg = box[0]
+                raise FolderInUseError(msg) if name == "FolderInUseError" else RuntimeError(
+                    f"the main process cannot take the output folder: {name}: {msg}")
         if error is not None:
             raise error
         yield
@@ -656,9 +659,9 @@ def _check_resumable(cfg, ck: dict, path: Path, world: int, amp_dtype: torch.dty
         saved = json.loads(ck["extra"]["data"])
         differ = fingerprint_changes(saved, data)
         if differ:
-            raise ValueError(f"{path}: the run trained on another data set ({saved['root']}): its "
-                             f"{', '.join(differ)} differ from those of {data['root']}; resume it on the data it "
-                             f"started on, or start a new run in another folder")
+            raise ValueError(f"{path}: the run trained on another data set ({saved['root']}), which differs from "
+                             f"{data['root']} in: {', '.join(differ)}; resume it on the data it started on, or start "
+                             f"a new run in another folder")
 
 
 def _save(out_dir: Path, model: nn.Module, optimizer, scaler, epoch: int, it: int, cfg: TargetConfig,
