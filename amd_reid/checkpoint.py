@@ -281,8 +281,11 @@ def _lock_file(folder: Path) -> Any:
     "Open and lock `folder/.lock` (made if need be), the file now at that path; FolderInUseError if another holds it."
     lock = folder / ".lock"
     while True:
-        folder.mkdir(parents=True, exist_ok=True)
-        f = open(lock, "a+")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            f = open(lock, "a+")
+        except FileNotFoundError:                 # a refused writer removed the folder meanwhile: make it again
+            continue
         if fcntl is None:
             warnings.warn(f"{folder}: folders cannot be locked on this system; a second run into it would not be stopped")
             return f
@@ -298,10 +301,14 @@ def _lock_file(folder: Path) -> Any:
             warnings.warn(f"{folder}: cannot be locked ({e}); a second run into it would not be stopped")
             return f
         try:
-            if os.path.samestat(os.fstat(f.fileno()), os.stat(lock)):
-                return f
+            same = os.path.samestat(os.fstat(f.fileno()), os.stat(lock))
         except FileNotFoundError:
-            pass
+            same = False
+        except BaseException:
+            f.close()
+            raise
+        if same:
+            return f
         f.close()                                 # removed by the writer that held it meanwhile: lock the new one
 
 
@@ -322,13 +329,18 @@ def folder_lock(folder: str | Path) -> Iterator[Path]:
     except BaseException:
         failed = True
         raise
-    finally:
+    finally:                                      # nothing here may hide the block's own error
+        if fcntl is None:
+            f.close()                             # (Windows cannot remove an open file; nothing is locked there)
         try:
             (folder / ".lock").unlink()           # while still holding it (see above)
-            for p in made if failed else ():      # a refused run leaves no trace
-                p.rmdir()                         # fails, and stops, at the first folder that is not empty
         except OSError:
-            pass                                  # never hide the block's own error
+            pass
+        for p in made if failed else ():          # a refused run leaves no trace ...
+            try:
+                p.rmdir()
+            except OSError:                       # ... but what is not empty stays, and so do its parents
+                break
         f.close()                                 # releases the lock
 
 # %% ../nbs/13_checkpoint.ipynb #f003841f

@@ -88,9 +88,9 @@ def cmd_explain(args) -> int:
         print(f"amd-reid explain: warning: {w.message}", file=sys.stderr)
     print(f"distance d = {ex.d:.4f}, reconstruction d_hat = {ex.d_hat:.4f} "
           f"({100 * abs(ex.d - ex.d_hat) / max(ex.d, 1e-12):.2f}% apart)")
-    if ex.d <= 1e-6 and ex.d_hat <= 1e-6:                       # the same image twice (up to rounding)
-        print(f"the two images have the same embedding (d = {ex.d:.2g}) and no attribute differs: nothing to "
-              f"explain, no figure written")
+    if not ex.top(args.top) or ex.d_hat <= 1e-6 * max(ex.d, 1.0):  # e.g. the same image twice (up to rounding)
+        print(f"no attribute contributes to the distance (d = {ex.d:.3g}, d_hat = {ex.d_hat:.2g}; the same image "
+              f"twice gives 0): nothing to explain, no figure written")
         return 0
     print(f"top {args.top} attributes (share of the distance):")
     for name, p in ex.top(args.top):

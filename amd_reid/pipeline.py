@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 import time
 from dataclasses import dataclass
@@ -306,7 +307,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     icfg = INTERPRETER_PRESETS[interpreter_preset].with_overrides(list(interpreter_overrides))
     icfg, tcfg = icfg.replace(holdout=holdout), tcfg.replace(holdout=holdout)  # unseen by both models
 
-    if data.resolve() == out.resolve():
+    if (os.path.samefile(data, out) if data.exists() and out.exists() else data.resolve() == out.resolve()):
         raise ValueError(f"--data and --out are the same folder ({data}): the run's models, caches and tables go "
                          f"to a folder of their own")
     with folder_lock(out):                   # one run writes to a run folder at a time

@@ -659,7 +659,7 @@ def _check_resumable(cfg, ck: dict, path: Path, world: int, amp_dtype: torch.dty
         saved = json.loads(ck["extra"]["data"])
         differ = fingerprint_changes(saved, data)
         if differ:
-            raise ValueError(f"{path}: the run trained on another data set ({saved['root']}), which differs from "
+            raise ValueError(f"{path}: the run trained on another data set ({saved.get('root')}), which differs from "
                              f"{data['root']} in: {', '.join(differ)}; resume it on the data it started on, or start "
                              f"a new run in another folder")
 
