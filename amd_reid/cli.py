@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import warnings
 from pathlib import Path
@@ -39,12 +38,9 @@ def cmd_stats(args) -> int:
 
 def cmd_synth(args) -> int:
     "Generate SynthMarket in the Market-1501 layout."
-    from amd_reid.checkpoint import folder_lock
-    from amd_reid.synthmarket import make_synthmarket
-    existed = (Path(args.out) / "synthmarket.json").is_file()
-    with folder_lock(args.out) if not existed else contextlib.nullcontext():   # one draw into a folder at a time
-        out = make_synthmarket(args.out, preset=args.preset, seed=args.seed)
-    print(f"SynthMarket ({args.preset}, seed {args.seed}) {'already in' if existed else 'written to'} {out}")
+    from amd_reid.pipeline import ensure_synthmarket
+    reused = ensure_synthmarket(args.out, preset=args.preset, seed=args.seed)
+    print(f"SynthMarket ({args.preset}, seed {args.seed}) {'already in' if reused else 'written to'} {args.out}")
     return 0
 
 

@@ -32,10 +32,10 @@ from .metrics import same_identity_and_camera
 from .training import TARGET_PRESETS, config_changes, describe_changes, load_target, resume_file, train_target
 
 # %% auto #0
-__all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_target', 'ensure_interpreter', 'check_same_data', 'ensure_cache',
-           'Localisation', 'split_localisation', 'gradcam_comparison', 'probe_target', 'explained_vs_encoded',
-           'blind_spots', 'results_table', 'to_markdown', 'choose_alpha', 'run_pipeline', 'reweighting_table',
-           'write_figures']
+__all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_synthmarket', 'ensure_target', 'ensure_interpreter',
+           'check_same_data', 'ensure_cache', 'Localisation', 'split_localisation', 'gradcam_comparison',
+           'probe_target', 'explained_vs_encoded', 'blind_spots', 'results_table', 'to_markdown', 'choose_alpha',
+           'run_pipeline', 'reweighting_table', 'write_figures']
 
 # %% ../nbs/35_pipeline.ipynb #95ee941c
 def _log(msg: str) -> None:
@@ -57,6 +57,18 @@ def _run_state(run_dir: Path, cfg) -> tuple[str, dict | None]:
                          f"choose another output folder or delete it{hint}")
     finished = ck["epoch"] >= cfg.epochs and src == run_dir / "last.pt"     # else the trainer resumes (and links last.pt)
     return ("finished" if finished else "partial"), ck
+
+
+def ensure_synthmarket(root: str | Path, preset: str = "small", seed: int = 0, progress: bool = True) -> bool:
+    """Draw SynthMarket `preset` with `seed` into `root` unless it is there (True: reused). One draw into a folder at a
+    time (`folder_lock`, taken only to draw: a finished one on a read-only disk is read as it is); other data in the
+    folder is refused (`make_synthmarket`)."""
+    from amd_reid.synthmarket import make_synthmarket
+    root = Path(root)
+    reused = (root / "synthmarket.json").is_file()
+    with folder_lock(root) if not reused else contextlib.nullcontext():
+        make_synthmarket(root, preset=preset, seed=seed, progress=progress)
+    return reused
 
 
 def ensure_target(cfg, data: Path, run_dir: Path, device=None, progress: bool = True):
@@ -314,11 +326,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
         _log(f"[1/6] data: {data}")
         t0 = time.perf_counter()
         if synth is not None:
-            from amd_reid.synthmarket import make_synthmarket
-            existed = (data / "synthmarket.json").is_file()
-            with folder_lock(data) if not existed else contextlib.nullcontext():     # one draw at a time
-                make_synthmarket(data, preset=synth, seed=seed, progress=progress)  # refuses other data
-            if existed:
+            if ensure_synthmarket(data, synth, seed, progress):
                 _log(f"      reusing SynthMarket ({synth}, seed {seed}) in {data}")
         elif not data.is_dir():
             raise FileNotFoundError(
