@@ -27,7 +27,7 @@ from .datasets import (ImageRecord, ReIDFolder, data_fingerprint, holdout_split,
                                parse_market_name)
 from .interpreter import AMDInterpreter
 from .synthmarket import RegionReader, has_regions
-from .training import (TargetConfig, TARGET_PRESETS, _autocast, _check_out_dir, _check_resumable, _distributed,
+from .training import (TargetConfig, TARGET_PRESETS, autocast_context, _check_out_dir, _check_resumable, _distributed,
                                _grad_scaler, _holding, _loss_values, _MetricsLog, _open_out_dir, _read_checkpoint,
                                _stop_if_non_finite, _default_device, _run_precision, build_target, load_target,
                                lr_factor, precision_name, plot_training_log)
@@ -309,7 +309,7 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
             for group in optimizer.param_groups: group["lr"] = lr
             imgs = batch["img"].to(device, non_blocking=True)               # (B, 3, H, W)
             attrs = batch["attrs"].to(device, non_blocking=True)            # (B, M) -1/+1
-            with _autocast(device, amp_dtype):
+            with autocast_context(device, amp_dtype):
                 out = net(imgs)
             regions = batch["regions"].to(device, non_blocking=True) if reader is not None else None  # (B, M, H, W)
             loss, terms = interpreter_loss(out, attrs, cfg, groups, pos_ratio, regions)

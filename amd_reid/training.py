@@ -34,8 +34,8 @@ from .metrics import evaluate_rank, extract_features, pairwise_distance
 
 # %% auto #0
 __all__ = ['TARGET_PRESETS', 'TargetConfig', 'lr_factor', 'build_target', 'load_target', 'target_loss', 'evaluate_target',
-           'read_log', 'plot_training_log', 'cpu_has_native_bf16', 'autocast_dtype', 'precision_name', 'train_target',
-           'saved_config', 'config_changes', 'describe_changes', 'resume_file']
+           'autocast_context', 'read_log', 'plot_training_log', 'cpu_has_native_bf16', 'autocast_dtype',
+           'precision_name', 'train_target', 'saved_config', 'config_changes', 'describe_changes', 'resume_file']
 
 # %% ../nbs/15_training.ipynb #eced0a6d
 @dataclass(frozen=True)
@@ -311,7 +311,7 @@ def _grad_scaler(amp_dtype: torch.dtype | None, device: torch.device, state: dic
     return scaler
 
 
-def _autocast(device: torch.device, amp_dtype: torch.dtype | None):
+def autocast_context(device: torch.device, amp_dtype: torch.dtype | None):
     "The autocast context of a run's forward passes (a no-op in float32)."
     return torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
 
@@ -490,7 +490,7 @@ def _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress
             imgs = batch["img"].to(device, non_blocking=True)  # (B, 3, H, W), B = p/world * k
             pids = batch["pid"].to(device, non_blocking=True)  # (B,)
 
-            with _autocast(device, amp_dtype):
+            with autocast_context(device, amp_dtype):
                 out = net(imgs, pids)
             loss, terms = target_loss(out, pids, cfg)          # in float32: distances are delicate
             values = _loss_values(loss, terms, world)         # the same on every process: all stop together

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_training import step_bench_setup, time_steps  # noqa: E402  (same command line and timing discipline)
 
 from amd_reid.interpreter_training import INTERPRETER_PRESETS, build_interpreter, interpreter_loss
-from amd_reid.training import TARGET_PRESETS, _autocast, autocast_dtype, build_target, cpu_has_native_bf16
+from amd_reid.training import TARGET_PRESETS, autocast_context, autocast_dtype, build_target, cpu_has_native_bf16
 
 
 def interpreter_step(cfg, bf16: bool, M: int = 26, num_classes: int = 135):
@@ -36,7 +36,7 @@ def interpreter_step(cfg, bf16: bool, M: int = 26, num_classes: int = 135):
     dtype = autocast_dtype(cfg.replace(cpu_bf16=bf16), torch.device("cpu"))
 
     def step():
-        with _autocast(torch.device("cpu"), dtype):          # as the trainers do
+        with autocast_context(torch.device("cpu"), dtype):          # as the trainers do
             out = interp(x)
         loss, _ = interpreter_loss(out, attrs, cfg, pos_ratio=pos_ratio)
         opt.zero_grad(set_to_none=True)

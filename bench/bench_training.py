@@ -26,7 +26,7 @@ import torchvision
 
 from amd_reid.data import build_train_loader
 from amd_reid.datasets import Market1501, make_toy_market
-from amd_reid.training import (TARGET_PRESETS, _autocast, autocast_dtype, build_target, cpu_has_native_bf16,
+from amd_reid.training import (TARGET_PRESETS, autocast_context, autocast_dtype, build_target, cpu_has_native_bf16,
                                target_loss)
 
 
@@ -68,7 +68,7 @@ def ours_step(cfg, num_classes: int, batch: int, loader=None):
                 it[0] = iter(loader)
                 b = next(it[0])
             x, pids = b["img"], b["pid"]
-        with _autocast(torch.device("cpu"), dtype):          # as the trainers do
+        with autocast_context(torch.device("cpu"), dtype):          # as the trainers do
             out = model(x, pids)
         loss, _ = target_loss(out, pids, cfg)
         opt.zero_grad(set_to_none=True)
