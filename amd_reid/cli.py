@@ -48,7 +48,7 @@ def cmd_train_target(args) -> int:
     "Train the target ReID model from a preset (plus `--set key=value` overrides)."
     from amd_reid.training import TARGET_PRESETS, train_target
     cfg = TARGET_PRESETS[args.preset].with_overrides(args.set or [])
-    out = Path(args.out or f"runs/target_{args.preset}")
+    out = _train_out(args)
     _, res = train_target(cfg, args.data, out, resume=args.resume, device=args.device)
     m = res["metrics"]
     print(f"target trained: Rank-1 {100 * m['rank1']:.2f}  mAP {100 * m['mAP']:.2f}  mINP {100 * m['mINP']:.2f}"
@@ -60,7 +60,7 @@ def cmd_train_interpreter(args) -> int:
     "Train the AMD interpreter for a trained target checkpoint."
     from amd_reid.interpreter_training import INTERPRETER_PRESETS, train_interpreter
     cfg = INTERPRETER_PRESETS[args.preset].with_overrides(args.set or [])
-    out = Path(args.out or f"runs/interpreter_{args.preset}")
+    out = _train_out(args)
     _, res = train_interpreter(cfg, args.target, args.data, out, resume=args.resume, device=args.device)
     m = res["metrics"]
     extra = f"ADRE {m['adre']:.2f}%, X-mAP_e {100 * m['xmap_e']:.2f}, X-mAP_c {100 * m['xmap_c']:.2f}; " if m else ""
@@ -248,9 +248,7 @@ def _run_command(args) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        hint = _RESUME_HINT.get(args.command)
-        print(f"\namd-reid {args.command}: interrupted"
-              f"{'. Checkpoints already written are kept: ' + hint if hint else ''}.", file=sys.stderr)
+        print(f"\namd-reid {args.command}: interrupted{_interrupt_hint(args)}", file=sys.stderr)
         return 130
     except Exception as e:
         if not _is_user_error(e):
@@ -259,11 +257,22 @@ def _run_command(args) -> int:
         return 2
 
 
-_RESUME_HINT = {"train-target": "add --resume to the same command to continue",
-                "train-interpreter": "add --resume to the same command to continue",
-                "demo": "run it again to continue where it stopped",
-                "reproduce": "run it again to continue where it stopped",
-                "synth": "run it again to draw the data set anew"}
+def _train_out(args) -> Path:
+    "The output folder of a train-target / train-interpreter command (default runs/target_PRESET, ...)."
+    return Path(args.out or f"runs/{args.command.removeprefix('train-')}_{args.preset}")
+
+
+def _interrupt_hint(args) -> str:
+    "What an interrupted command left, and how to go on."
+    if args.command in ("train-target", "train-interpreter"):
+        from amd_reid.training import resume_file
+        if resume_file(_train_out(args)) is None:
+            return (". No checkpoint was written yet (one every ckpt_every epochs and after the last): run the same "
+                    "command again to start over.")
+        return ". Checkpoints already written are kept: add --resume to the same command to continue."
+    return {"demo": ". What is finished is kept: run it again to continue where it stopped.",
+            "reproduce": ". What is finished is kept: run it again to continue where it stopped.",
+            "synth": ": run it again to draw the data set anew."}.get(args.command, ".")
 
 
 def _is_user_error(e: BaseException) -> bool:
