@@ -141,3 +141,7 @@ def test_ddp_folder_in_use_stops_every_process(tmp_path: Path):
     refusal = f"refused: {tmp_path / 'run'} is in use by another run (pid {os.getpid()}"
     assert r.stdout.count(refusal) == 2, r.stdout + r.stderr
     assert list((tmp_path / "run").iterdir()) == []          # nothing written (the holder's .lock left with it)
+    (tmp_path / "afile").write_text("")                      # the main process cannot take a file as its folder:
+    r = _torchrun(script, data, tmp_path / "afile", check=False, timeout=180)   # both stop, neither waits
+    assert r.returncode != 0 and "is a file, not an output folder" in r.stderr, r.stdout + r.stderr
+    assert "the main process cannot take the output folder: NotADirectoryError" in r.stderr, r.stderr
