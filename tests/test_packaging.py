@@ -26,8 +26,8 @@ def test_wheel_has_package_and_console_script(tmp_path):
 
 
 def test_sdist_has_package_not_tests(tmp_path):
-    r = subprocess.run([sys.executable, "setup.py", "-q", "sdist", "-d", str(tmp_path)], cwd=ROOT,
-                       capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(tmp_path),
+                        str(ROOT)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-3000:]
     with tarfile.open(next(tmp_path.glob("amd_reid-*.tar.gz"))) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
