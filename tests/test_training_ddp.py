@@ -103,12 +103,17 @@ if callers_group and dist.is_initialized():
 '''
 
 
+def _refusal_setup(tmp_path: Path, script_text: str) -> tuple[Path, Path]:
+    "A small toy data set and the torchrun script of a test in which every process must refuse to train."
+    script = tmp_path / "refusal.py"
+    script.write_text(script_text)
+    return make_toy_market(tmp_path / "toy", n_train=4, n_test=2, images_per_id=4, size=(64, 32)), script
+
+
 @pytest.mark.skipif(TORCHRUN is None, reason="torchrun not found")
 def test_ddp_processes_agree_on_precision(tmp_path: Path):
     "Processes that would train in different precisions all stop with the same error (none waits for the others)."
-    data = make_toy_market(tmp_path / "toy", n_train=4, n_test=2, images_per_id=4, size=(64, 32))
-    script = tmp_path / "precision.py"
-    script.write_text(PRECISION_SCRIPT)
+    data, script = _refusal_setup(tmp_path, PRECISION_SCRIPT)
     refusal = "refused: the 2 processes would train in different precisions (bfloat16, float32"
     r = _torchrun(script, data, tmp_path / "run", "own-group", timeout=180)  # a hang (one process waiting) fails fast
     assert r.stdout.count(f"group left: True; {refusal}") == 2, r.stdout + r.stderr
@@ -133,9 +138,7 @@ except FolderInUseError as e:
 @pytest.mark.skipif(TORCHRUN is None, reason="torchrun not found")
 def test_ddp_folder_in_use_stops_every_process(tmp_path: Path):
     "A run into a folder another run holds stops at once in every process (none waits for the main one)."
-    data = make_toy_market(tmp_path / "toy", n_train=4, n_test=2, images_per_id=4, size=(64, 32))
-    script = tmp_path / "busy.py"
-    script.write_text(BUSY_SCRIPT)
+    data, script = _refusal_setup(tmp_path, BUSY_SCRIPT)
     with folder_lock(tmp_path / "run"):                       # this test process is "the other run"
         r = _torchrun(script, data, tmp_path / "run", timeout=180)
     refusal = f"refused: {tmp_path / 'run'} is in use by another run (pid {os.getpid()}"
