@@ -131,7 +131,10 @@ def atomic_write(path: Path, write, mode: str = "wb") -> Path:
     "Write `path` via a same-directory temporary file + fsync + `os.replace`."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:                 # name the file asked for, not the temporary one
+        raise type(e)(e.errno, f"cannot write {path}: {e.strerror} (no file can be made in {path.parent})") from e
     try:
         with os.fdopen(fd, mode) as f:
             _open_permissions(f.fileno())

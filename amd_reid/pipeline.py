@@ -305,6 +305,11 @@ def choose_alpha(ev_val: dict, mode: str = "max") -> float:
     return min(a for a, r in sweep.items() if r["mAP"] >= best - 1e-12)
 
 # %% ../nbs/35_pipeline.ipynb #64858d8b
+def _same_folder(a: Path, b: Path) -> bool:
+    "Whether two paths name one folder (a link or another spelling included; compared by path while one is missing)."
+    return os.path.samefile(a, b) if a.exists() and b.exists() else a.resolve() == b.resolve()
+
+
 def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str | Path = "figures",
                  target_preset: str = "cpu_synth_r18", interpreter_preset: str = "cpu_synth_r18",
                  synth: str | None = "small", seed: int = 0, device=None,
@@ -319,10 +324,14 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     icfg = INTERPRETER_PRESETS[interpreter_preset].with_overrides(list(interpreter_overrides))
     icfg, tcfg = icfg.replace(holdout=holdout), tcfg.replace(holdout=holdout)  # unseen by both models
 
-    if (os.path.samefile(data, out) if data.exists() and out.exists() else data.resolve() == out.resolve()):
+    if _same_folder(data, out):
         raise ValueError(f"--data and --out are the same folder ({data}): the run's models, caches and tables go "
                          f"to a folder of their own")
-    with folder_lock(out):                   # one run writes to a run folder at a time
+    if _same_folder(data, figures):
+        raise ValueError(f"--data and --figures are the same folder ({data}): the figures and tables go to a folder "
+                         f"of their own")
+    # one run writes to a run folder, and to a figures folder, at a time (refused at once, not after training)
+    with folder_lock(out), (folder_lock(figures) if not _same_folder(figures, out) else contextlib.nullcontext()):
         _log(f"[1/6] data: {data}")
         t0 = time.perf_counter()
         if synth is not None:
