@@ -247,6 +247,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         out["metrics"] = json.loads(obj["metrics_json"])
         out["path"] = str(path)
         return out
+    if isinstance(obj, Mapping) and isinstance(obj.get("model"), Mapping):    # FastReID's {"model": ..., "iteration": ...}
+        obj = obj["model"]
     if isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         return {"format": "state_dict", "model_state": obj, "optimizer_state": None,
                 "scheduler_state": None, "scaler_state": None, "epoch": None, "iteration": None,

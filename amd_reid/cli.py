@@ -11,8 +11,8 @@ import warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cmd_stats', 'cmd_synth', 'cmd_train_target', 'cmd_train_interpreter', 'cmd_explain', 'cmd_demo', 'cmd_reproduce',
-           'build_parser', 'main']
+__all__ = ['cmd_stats', 'cmd_synth', 'cmd_train_target', 'cmd_train_interpreter', 'cmd_explain', 'cmd_evaluate', 'cmd_demo',
+           'cmd_reproduce', 'build_parser', 'main']
 
 # %% ../nbs/40_cli.ipynb #32711850
 def _dataset(path: str | Path, name: str = "auto"):
@@ -101,20 +101,50 @@ _FIGURE_FORMATS = ("png", "svg", "pdf")
 
 def _figure_path(name: str, overwrite: bool) -> Path:
     "Where `explain` writes its figure: a .png (default), .svg or .pdf file in an existing folder, not replaced unless asked."
+    return _output_path(name, overwrite, _FIGURE_FORMATS, "the figure", "explanation")
+
+
+def _output_path(name: str, overwrite: bool, formats: tuple[str, ...], what: str, stem: str) -> Path:
+    "An --out file: one of `formats` (the first when no suffix is given), in an existing folder, not replaced unless asked."
     out = Path(name)
     if out.is_dir():
-        raise IsADirectoryError(f"--out {name}: a folder; give a file name such as {out / 'explanation.png'}")
+        raise IsADirectoryError(f"--out {name}: a folder; give a file name such as {out / (stem + '.' + formats[0])}")
     if out.suffix == "":
-        out = out.with_suffix(".png")
-    if out.suffix[1:].lower() not in _FIGURE_FORMATS:
-        raise ValueError(f"--out {name}: the figure is written as {', '.join(_FIGURE_FORMATS)}; "
-                         f"{out.suffix} is not one of them")
+        out = out.with_suffix("." + formats[0])
+    if out.suffix[1:].lower() not in formats:
+        raise ValueError(f"--out {name}: {what} is written as {', '.join(formats)}; {out.suffix} is not one of them")
     out = out.with_suffix(out.suffix.lower())
     if not out.parent.is_dir():
         raise FileNotFoundError(f"--out {name}: the folder {out.parent} does not exist")
     if out.exists() and not overwrite:
         raise FileExistsError(f"--out {name}: the file exists; choose another name or pass --overwrite")
     return out
+
+
+def cmd_evaluate(args) -> int:
+    """Evaluate an interpreter -- a train-interpreter checkpoint or one of the authors' release -- on a data set's
+    query / gallery split: T's and the interpreter's retrieval, the explanation metrics and ADRE (Table 1's row)."""
+    from amd_reid.checkpoint import atomic_write
+    from amd_reid.interpreter_training import evaluate_interpreter, open_interpreter
+    from amd_reid.pipeline import results_table, to_markdown
+    out = _output_path(args.out, args.overwrite, ("csv",), "the table", "results") if args.out else None
+    ds = _dataset(args.data)                                       # both checked before the model is read
+    interp, info = open_interpreter(args.ckpt, args.device, tuple(args.size) if args.size else None)
+    names, have = info["attribute_names"], tuple(ds.attribute_names)
+    if (names is None and interp.num_attributes != len(have)) or (names is not None and tuple(names) != have):
+        raise ValueError(f"{args.ckpt}: explains {interp.num_attributes} attributes"
+                         f"{'' if names is None else ' (' + ', '.join(names[:4]) + ', ...)'}; {args.data} has "
+                         f"{len(have)} ({', '.join(have[:4])}, ...): a model of another data set?")
+    h, w = interp.input_size
+    print(f"{info['source']} interpreter ({'ResNet-%d' % interp.target.backbone.depth}, {h} x {w} input) on "
+          f"{len(ds.query)} query and {len(ds.gallery)} gallery images of {args.data}", flush=True)
+    ev = evaluate_interpreter(interp, ds.query, ds.gallery, batch_size=args.batch_size, progress=True)
+    table = results_table(ev)
+    print(to_markdown(table), end="")
+    if out is not None:
+        atomic_write(out, lambda f: f.write(table.round(2).to_csv()), "w")
+        print(f"table written to {out}")
+    return 0
 
 
 def cmd_demo(args) -> int:
@@ -208,6 +238,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace the figure file if it exists")
     s.add_argument("--device", type=_device)
     s.set_defaults(func=cmd_explain)
+
+    s = sub.add_parser("evaluate", help="evaluate an interpreter (ours or the authors' release) on a data set")
+    s.add_argument("--ckpt", required=True, help="a train-interpreter checkpoint, or the authors' model_final.pth")
+    s.add_argument("--data", required=True, help="data set folder (Market-1501 layout, with attributes)")
+    s.add_argument("--size", type=int, nargs=2, metavar=("H", "W"),
+                   help="input size (default: the checkpoint's; 384 128 for the authors' release)")
+    s.add_argument("--batch-size", type=int, default=64)
+    s.add_argument("--out", help="also write the table to this .csv file")
+    s.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
+    s.add_argument("--device", type=_device)
+    s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("demo", help="the main job on SynthMarket (CPU): data, models, figures, tables")
     s.add_argument("--data", default="data/SynthMarket-small", help="where SynthMarket is (or is written)")

@@ -14,11 +14,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .backbones import make_tail
-from .heads import GeM, ReIDModel, build_reid_model
+from .checkpoint import load_checkpoint
+from .heads import AvgPool, GeM, ReIDModel, build_reid_model
 
 # %% auto #0
-__all__ = ['FASTREID_KEY_MAP', 'FASTREID_DROPPED', 'mask_activation', 'AttributeHead', 'freeze', 'target_tail_copy',
-           'AMDInterpreter', 'convert_fastreid_state_dict', 'interpreter_from_fastreid']
+__all__ = ['FASTREID_KEY_MAP', 'FASTREID_DROPPED', 'FASTREID_LOGIT_BN', 'mask_activation', 'AttributeHead', 'freeze',
+           'target_tail_copy', 'AMDInterpreter', 'convert_fastreid_state_dict', 'fastreid_architecture',
+           'interpreter_from_fastreid', 'load_fastreid_interpreter']
 
 # %% ../nbs/20_interpreter.ipynb #54d7ba15
 def mask_activation(x: torch.Tensor) -> torch.Tensor:
@@ -29,10 +31,15 @@ def mask_activation(x: torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/20_interpreter.ipynb #7139064e
 class AttributeHead(nn.Module):
-    "Pool (B, C, h, w) -> BatchNorm1d -> linear: M attribute logits (positive = attribute present)."
-    def __init__(self, in_channels: int, num_attributes: int):
+    """Pool (B, C, h, w) -> BatchNorm1d -> linear: M attribute logits (positive = attribute present).
+    `pooling='avg', bn=False` is the authors' form (average pooling, then the linear layer), used when their
+    checkpoints are imported; ours adds GeM and a BN, as T's head has."""
+    def __init__(self, in_channels: int, num_attributes: int, pooling: str = "gem", bn: bool = True):
         super().__init__()
-        self.pool, self.bn = GeM(), nn.BatchNorm1d(in_channels)
+        if pooling not in ("gem", "avg"):
+            raise ValueError(f"AttributeHead pooling must be 'gem' or 'avg', got {pooling!r}")
+        self.pool = GeM() if pooling == "gem" else AvgPool()
+        self.bn = nn.BatchNorm1d(in_channels) if bn else nn.Identity()
         self.fc = nn.Linear(in_channels, num_attributes)
         nn.init.normal_(self.fc.weight, std=0.001)
         nn.init.zeros_(self.fc.bias)
@@ -128,18 +135,34 @@ FASTREID_KEY_MAP: tuple[tuple[str, str], ...] = (
     ("heads.bnneck.", "target.head.bn."),
     ("heads.classifier.", "target.head.classifier."),
     ("att_heads.pool_layer.", "attr_head.pool."),
-    ("att_heads.bnneck.", "attr_head.bn."),
     ("att_heads.classifier.", "attr_head.fc."),
 )
 FASTREID_DROPPED: tuple[str, ...] = ("pixel_mean", "pixel_std")
+FASTREID_LOGIT_BN = "att_heads.bottleneck.0."      # BatchNorm1d on the attribute logits: folded into attr_head.fc
+
+
+def _fold_logit_bn(out: dict[str, torch.Tensor], bn: dict[str, torch.Tensor], source: str) -> None:
+    "attr_head.fc followed by an eval-mode BatchNorm1d (eps 1e-5) on its outputs, as one linear layer (in place)."
+    lacking = [k for k in ("weight", "bias", "running_mean", "running_var") if k not in bn]
+    if lacking or "attr_head.fc.weight" not in out:
+        raise ValueError(f"{source}: the BN on the attribute logits ({FASTREID_LOGIT_BN}*) needs "
+                         f"{FASTREID_LOGIT_BN}{{{','.join(lacking)}}} and att_heads.classifier.weight")
+    w = out["attr_head.fc.weight"]
+    scale = bn["weight"].double() / torch.sqrt(bn["running_var"].double() + 1e-5)
+    b = out.get("attr_head.fc.bias", torch.zeros(w.shape[0])).double()
+    out["attr_head.fc.weight"] = (w.double() * scale[:, None]).to(w.dtype)
+    out["attr_head.fc.bias"] = ((b - bn["running_mean"].double()) * scale + bn["bias"].double()).to(w.dtype)
 
 
 def convert_fastreid_state_dict(sd: dict[str, torch.Tensor], source: str = "state dict") -> dict[str, torch.Tensor]:
     "Rename an AMD-release (FastReID layout) state dict to `AMDInterpreter` keys; unknown keys are an error."
-    out, unknown = {}, []
+    out, unknown, logit_bn = {}, [], {}
     for k, v in sd.items():
         k = k[len("module."):] if k.startswith("module.") else k
         if k in FASTREID_DROPPED:
+            continue
+        if k.startswith(FASTREID_LOGIT_BN):
+            logit_bn[k[len(FASTREID_LOGIT_BN):]] = v
             continue
         for theirs, ours in FASTREID_KEY_MAP:
             if k.startswith(theirs):
@@ -150,27 +173,85 @@ def convert_fastreid_state_dict(sd: dict[str, torch.Tensor], source: str = "stat
     if unknown:
         raise ValueError(f"{source}: {len(unknown)} keys are not in the AMD release layout "
                          f"(backbone_1/2/3/4, backbone_att, heads, att_heads), e.g. {unknown[:5]}")
-    if "attr_head.fc.weight" in out and "attr_head.fc.bias" not in out:
+    if logit_bn:
+        _fold_logit_bn(out, logit_bn, source)
+    elif "attr_head.fc.weight" in out and "attr_head.fc.bias" not in out:
         out["attr_head.fc.bias"] = torch.zeros(out["attr_head.fc.weight"].shape[0])
     return out
 
 
-def interpreter_from_fastreid(sd: dict[str, torch.Tensor], depth: int, num_classes: int, num_attributes: int,
-                              classifier: str = "circle", pooling: str = "gem",
+_RESNET_BY_BLOCKS = {((2, 2, 2, 2), False): 18, ((3, 4, 6, 3), False): 34, ((3, 4, 6, 3), True): 50,
+                     ((3, 4, 23, 3), True): 101, ((3, 8, 36, 3), True): 152}
+
+
+def fastreid_architecture(ours: dict[str, torch.Tensor], source: str = "state dict") -> dict:
+    """What a converted release state dict holds: ResNet depth, identities, attributes, T's pooling and the
+    attribute branch (whether present, and its pooling)."""
+    def blocks(layer):
+        pre = f"target.backbone.layer{layer}."
+        idx = {int(k[len(pre):].split(".")[0]) for k in ours if k.startswith(pre)}
+        if not idx:
+            raise ValueError(f"{source}: no weights of T's layer{layer} "
+                             f"(backbone_{1 if layer <= 2 else 2}.layer{layer}.*): not a whole AMD release state dict")
+        return max(idx) + 1
+    for key, what in (("target.head.classifier.weight", "heads.classifier.weight"),
+                      ("decompose.conv2.weight", "backbone_4.conv2.weight")):
+        if key not in ours:
+            raise ValueError(f"{source}: no {what}: not a whole AMD release state dict")
+    layers = tuple(blocks(i) for i in range(1, 5))
+    bottleneck = "target.backbone.layer1.0.conv3.weight" in ours
+    depth = _RESNET_BY_BLOCKS.get((layers, bottleneck))
+    if depth is None:
+        raise ValueError(f"{source}: a ResNet with {layers} {'bottleneck' if bottleneck else 'basic'} blocks per "
+                         f"layer is none of ResNet-18/34/50/101/152")
+    return {"depth": depth, "num_classes": ours["target.head.classifier.weight"].shape[0],
+            "num_attributes": ours["decompose.conv2.weight"].shape[0],
+            "pooling": "gem" if "target.head.pool.p" in ours else "avg",
+            "with_classifier": any(k.startswith(("attr_tail.", "attr_head.")) for k in ours),
+            "attr_pooling": "gem" if "attr_head.pool.p" in ours else "avg"}
+
+
+def interpreter_from_fastreid(sd: dict[str, torch.Tensor], depth: int | None = None, num_classes: int | None = None,
+                              num_attributes: int | None = None, classifier: str = "circle",
                               source: str = "state dict") -> AMDInterpreter:
-    "Build an `AMDInterpreter` (and its target) from an AMD-release state dict (`checkpoint['model']`)."
+    """Build an `AMDInterpreter` (and its target) from an AMD-release state dict (`checkpoint['model']`); the
+    architecture is read from the tensors (`depth` ... if given are checked against them)."""
     ours = convert_fastreid_state_dict(sd, source)
-    target = build_reid_model(depth, num_classes, pooling=pooling, classifier=classifier)
-    interp = AMDInterpreter(target, num_attributes, with_classifier=any(k.startswith("attr_") for k in ours))
+    arch = fastreid_architecture(ours, source)
+    for name, given in (("depth", depth), ("num_classes", num_classes), ("num_attributes", num_attributes)):
+        if given is not None and given != arch[name]:
+            raise ValueError(f"{source}: holds a model with {name} {arch[name]}, not {given}")
+    target = build_reid_model(arch["depth"], arch["num_classes"], pooling=arch["pooling"], classifier=classifier)
+    interp = AMDInterpreter(target, arch["num_attributes"], with_classifier=arch["with_classifier"])
+    if arch["with_classifier"]:
+        interp.attr_head = AttributeHead(target.backbone.out_channels, arch["num_attributes"],
+                                         pooling=arch["attr_pooling"], bn=False)
     own = interp.state_dict()
     missing = sorted(k for k in own if k not in ours and not k.endswith("num_batches_tracked"))
     wrong = [f"{k}: {tuple(ours[k].shape)} in the file, {tuple(own[k].shape)} expected"
              for k in ours if k in own and ours[k].shape != own[k].shape]
     extra = sorted(k for k in ours if k not in own)
     if missing or wrong or extra:
-        lines = [f"{source}: does not match ResNet-{depth} / {num_classes} classes / {num_attributes} attributes:"]
+        lines = [f"{source}: does not match a ResNet-{arch['depth']} AMD model with {arch['num_classes']} identities "
+                 f"and {arch['num_attributes']} attributes:"]
         lines += [f"  missing: {k}" for k in missing[:10]] + [f"  shape: {w}" for w in wrong[:10]]
         lines += [f"  unexpected: {k}" for k in extra[:10]]
         raise ValueError("\n".join(lines))
     interp.load_state_dict(ours, strict=False)
     return interp
+
+
+def load_fastreid_interpreter(path: str | Path, input_size: tuple[int, int] = (384, 128), classifier: str = "circle",
+                              device: str | torch.device = "cpu", *, sd: dict | None = None) -> AMDInterpreter:
+    """An interpreter and its target from a checkpoint file of the authors' release (e.g. `model_final.pth`), in
+    eval mode, for images of `input_size` (the release's Market and Duke models: 384 x 128); `sd`: its state
+    dict, if read already."""
+    if sd is None:
+        ck = load_checkpoint(path)                  # weights_only; FastReID's {"model": ...} container unwrapped
+        if ck["format"] != "state_dict":
+            raise ValueError(f"{path}: an amd-reid training checkpoint, not one of the authors' release (load it "
+                             f"with `interpreter_training.load_interpreter`)")
+        sd = ck["model_state"]
+    interp = interpreter_from_fastreid(sd, classifier=classifier, source=str(path))
+    interp.input_size = tuple(input_size)
+    return interp.to(device).eval()

@@ -25,7 +25,7 @@ from .checkpoint import (capture_rng_state, link_checkpoint, load_checkpoint, lo
 from .data import build_train_loader
 from .datasets import (ImageRecord, ReIDFolder, data_fingerprint, holdout_split, open_dataset,
                                parse_market_name)
-from .interpreter import AMDInterpreter
+from .interpreter import AMDInterpreter, load_fastreid_interpreter
 from .synthmarket import RegionReader, has_regions
 from .training import (TargetConfig, TARGET_PRESETS, autocast_context, _check_out_dir, _check_resumable, _distributed,
                                _grad_scaler, _holding, _loss_values, _MetricsLog, _open_out_dir, _read_checkpoint,
@@ -34,7 +34,8 @@ from .training import (TargetConfig, TARGET_PRESETS, autocast_context, _check_ou
 
 # %% auto #0
 __all__ = ['INTERPRETER_PRESETS', 'InterpreterConfig', 'interpreter_loss', 'build_interpreter', 'load_interpreter',
-           'evaluate_interpreter', 'training_positive_ratio', 'check_interpreter_setup', 'train_interpreter']
+           'open_interpreter', 'evaluate_interpreter', 'training_positive_ratio', 'check_interpreter_setup',
+           'train_interpreter']
 
 # %% ../nbs/23_interpreter_training.ipynb #d4d80998
 @dataclass(frozen=True)
@@ -169,6 +170,23 @@ def load_interpreter(path: str | Path, device: str | torch.device | None = None,
             "epoch": ck["epoch"], "iteration": ck["iteration"],
             "precision": extra.get("precision")}     # None: written before the precision was recorded
     return interp.to(device).eval(), info
+
+
+def open_interpreter(path: str | Path, device: str | torch.device | None = None,
+                     input_size: tuple[int, int] | None = None) -> tuple[AMDInterpreter, dict]:
+    """An interpreter and its target from a `train_interpreter` checkpoint or from one of the authors' release
+    (`model_final.pth`, see `20_interpreter`), told apart by the contents: (model in eval mode, info).
+    info["source"] says which; info["attribute_names"] is None for the release (its order is the data set's).
+    `input_size` overrides the image size the model is fed (the release: 384 x 128 unless given)."""
+    ck = load_checkpoint(path)
+    if ck["format"] == "state_dict":
+        device = _default_device() if device is None else torch.device(device)
+        interp = load_fastreid_interpreter(path, input_size or (384, 128), device=device, sd=ck["model_state"])
+        return interp, {"source": "AMD release", "attribute_names": None, "precision": None}
+    interp, info = load_interpreter(path, device, ck=ck)
+    if input_size is not None:
+        interp.input_size = tuple(input_size)
+    return interp, {**info, "source": "amd-reid"}
 
 # %% ../nbs/23_interpreter_training.ipynb #25c472be
 def evaluate_interpreter(interp: AMDInterpreter, query: Sequence[ImageRecord], gallery: Sequence[ImageRecord],
