@@ -72,14 +72,14 @@ def cmd_explain(args) -> int:
     "Explain the target's distance between two images with a trained interpreter."
     from amd_reid.explain import explain_pair
     from amd_reid.figures import pair_explanation_figure, save_figure
-    from amd_reid.interpreter_training import load_interpreter
+    from amd_reid.interpreter_training import open_interpreter
     out = _figure_path(args.out, args.overwrite)                  # checked before any work
     if args.top < 1:
         raise ValueError(f"--top must be at least 1, got {args.top}")
-    interp, info = load_interpreter(args.ckpt, args.device)
+    interp, info = open_interpreter(args.ckpt, args.device)       # ours, or the authors' release
     with warnings.catch_warnings(record=True) as caught:            # a stretched image: one line, not a traceback
         warnings.simplefilter("always")
-        ex = explain_pair(None, interp, args.image_a, args.image_b, names=info["attribute_names"])
+        ex = explain_pair(None, interp, args.image_a, args.image_b, names=_attribute_names(interp, info, args.ckpt))
     for w in caught:
         print(f"amd-reid explain: warning: {w.message}", file=sys.stderr)
     print(f"distance d = {ex.d:.4f}, reconstruction d_hat = {ex.d_hat:.4f} "
@@ -94,6 +94,18 @@ def cmd_explain(args) -> int:
     paths = save_figure(pair_explanation_figure(ex, k=min(3, args.top)), out.with_suffix(""), formats=(out.suffix[1:],))
     print(f"figure written to {paths[0]}")
     return 0
+
+
+def _attribute_names(interp, info: dict, ckpt: str) -> tuple[str, ...]:
+    "The attribute names of an interpreter: its checkpoint's, else (the authors' release) Market's 26 or Duke's 23."
+    from amd_reid.attributes import DUKE_ATTRIBUTES, MARKET_ATTRIBUTES
+    if info["attribute_names"] is not None:
+        return tuple(info["attribute_names"])
+    known = {len(MARKET_ATTRIBUTES): MARKET_ATTRIBUTES, len(DUKE_ATTRIBUTES): DUKE_ATTRIBUTES}
+    if interp.num_attributes not in known:
+        raise ValueError(f"{ckpt}: explains {interp.num_attributes} attributes, neither Market-1501's "
+                         f"{len(MARKET_ATTRIBUTES)} nor DukeMTMC-reID's {len(DUKE_ATTRIBUTES)}: their names are unknown")
+    return tuple(known[interp.num_attributes])
 
 
 _FIGURE_FORMATS = ("png", "svg", "pdf")
@@ -117,7 +129,7 @@ def _output_path(name: str, overwrite: bool, formats: tuple[str, ...], what: str
     if not out.parent.is_dir():
         raise FileNotFoundError(f"--out {name}: the folder {out.parent} does not exist")
     if out.exists() and not overwrite:
-        raise FileExistsError(f"--out {name}: the file exists; choose another name or pass --overwrite")
+        raise FileExistsError(f"--out {name}: {out} exists; choose another name or pass --overwrite")
     return out
 
 
@@ -127,9 +139,15 @@ def cmd_evaluate(args) -> int:
     from amd_reid.checkpoint import atomic_write
     from amd_reid.interpreter_training import evaluate_interpreter, open_interpreter
     from amd_reid.pipeline import results_table, to_markdown
+    if args.batch_size < 1 or (args.size and min(args.size) < 1):
+        raise ValueError(f"--batch-size and --size must be at least 1, got {args.batch_size} and {args.size}")
     out = _output_path(args.out, args.overwrite, ("csv",), "the table", "results") if args.out else None
     ds = _dataset(args.data)                                       # both checked before the model is read
-    interp, info = open_interpreter(args.ckpt, args.device, tuple(args.size) if args.size else None)
+    interp, info = open_interpreter(args.ckpt, args.device)
+    if args.size and tuple(args.size) != tuple(interp.input_size):
+        print(f"amd-reid evaluate: warning: {args.ckpt} was trained at {interp.input_size[0]} x "
+              f"{interp.input_size[1]}; evaluating at {args.size[0]} x {args.size[1]} as --size asks", file=sys.stderr)
+        interp.input_size = tuple(args.size)
     names, have = info["attribute_names"], tuple(ds.attribute_names)
     if (names is None and interp.num_attributes != len(have)) or (names is not None and tuple(names) != have):
         raise ValueError(f"{args.ckpt}: explains {interp.num_attributes} attributes"

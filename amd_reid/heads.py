@@ -14,8 +14,8 @@ from torch import nn
 from .backbones import build_backbone
 
 # %% auto #0
-__all__ = ['POOLINGS', 'CLASSIFIERS', 'GeM', 'AvgPool', 'CircleSoftmax', 'ReIDHead', 'ReIDModel', 'build_reid_model',
-           'count_parameters']
+__all__ = ['POOLINGS', 'CLASSIFIERS', 'MASKED_CHUNK_ELEMENTS', 'GeM', 'AvgPool', 'CircleSoftmax', 'ReIDHead', 'ReIDModel',
+           'build_reid_model', 'count_parameters']
 
 # %% ../nbs/11_heads.ipynb #4b6416e9
 def _up(x: torch.Tensor) -> torch.Tensor:
@@ -80,6 +80,7 @@ class CircleSoftmax(nn.Module):
 # %% ../nbs/11_heads.ipynb #fbf4e1cb
 POOLINGS: tuple[str, ...] = ("gem", "avg")
 CLASSIFIERS: tuple[str, ...] = ("linear", "circle")
+MASKED_CHUNK_ELEMENTS: int = 1 << 26   # masked-map elements `embed_masked` forms at once with GeM in eval (256 MB)
 
 
 class ReIDHead(nn.Module):
@@ -117,8 +118,11 @@ class ReIDHead(nn.Module):
         if isinstance(self.pool, AvgPool):  # average pooling is linear: all M means from one matrix product
             pooled = torch.einsum("bchw,bmhw->bmc", fmap, masks) / masks[0, 0].numel()   # (B, M, C)
             return self.bn(pooled.flatten(0, 1)).view(B, M, -1)
-        masked = fmap.unsqueeze(1) * masks.unsqueeze(2)                                 # (B, M, C, h, w)
-        return self.embed(masked.flatten(0, 1)).view(B, M, -1)
+        # GeM takes the masked maps (B, M, C, h, w): a few attributes at a time when BN uses running statistics
+        # (every row is then normalised on its own), so memory stays bounded at large inputs (the paper's 384 x 128)
+        step = M if self.bn.training else max(1, MASKED_CHUNK_ELEMENTS // fmap.numel())
+        return torch.cat([self.embed((fmap.unsqueeze(1) * masks[:, s:s + step].unsqueeze(2)).flatten(0, 1))
+                          .view(B, -1, fmap.shape[1]) for s in range(0, M, step)], 1)
 
     def forward(self, fmap: torch.Tensor, targets: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         "dict(feat=(B, C) before BN, embed=(B, C) after BN, logits=(B, num_classes) in training mode)."

@@ -15,6 +15,7 @@ from torch import nn
 
 from .backbones import make_tail
 from .checkpoint import load_checkpoint
+from .data import IMAGENET_MEAN, IMAGENET_STD
 from .heads import AvgPool, GeM, ReIDModel, build_reid_model
 
 # %% auto #0
@@ -154,6 +155,17 @@ def _fold_logit_bn(out: dict[str, torch.Tensor], bn: dict[str, torch.Tensor], so
     out["attr_head.fc.bias"] = ((b - bn["running_mean"].double()) * scale + bn["bias"].double()).to(w.dtype)
 
 
+def _check_pixel_statistics(sd: dict[str, torch.Tensor], source: str) -> None:
+    "The release normalises 0-255 images by `pixel_mean` / `pixel_std`; ours are ImageNet's on 0-1: they must agree."
+    imagenet = {"pixel_mean": torch.tensor(IMAGENET_MEAN) * 255, "pixel_std": torch.tensor(IMAGENET_STD) * 255}
+    for k, v in sd.items():
+        name = k.removeprefix("module.")
+        if name in imagenet and not torch.allclose(v.flatten().float(), imagenet[name], atol=1e-2):
+            raise ValueError(f"{source}: {name} is {[round(float(a), 3) for a in v.flatten()]}; an imported model is "
+                             f"fed images normalised by ImageNet's ({[round(float(a), 3) for a in imagenet[name]]} "
+                             f"on the 0-255 scale), so these weights would see other inputs than they were trained on")
+
+
 def convert_fastreid_state_dict(sd: dict[str, torch.Tensor], source: str = "state dict") -> dict[str, torch.Tensor]:
     "Rename an AMD-release (FastReID layout) state dict to `AMDInterpreter` keys; unknown keys are an error."
     out, unknown, logit_bn = {}, [], {}
@@ -171,8 +183,15 @@ def convert_fastreid_state_dict(sd: dict[str, torch.Tensor], source: str = "stat
         else:
             unknown.append(k)
     if unknown:
+        if all(k.split(".", 1)[0] in ("target", "tail", "decompose", "attr_tail", "attr_head") for k in unknown):
+            raise ValueError(f"{source}: the bare state dict of an amd-reid AMDInterpreter, not the authors' release; "
+                             f"`load_state_dict` it into an AMDInterpreter, or use a train_interpreter checkpoint")
+        if all(k.split(".", 1)[0] in ("backbone", "heads") for k in unknown):
+            raise ValueError(f"{source}: holds a FastReID ReID model alone (backbone.*, heads.*: a target), not an "
+                             f"AMD interpreter (backbone_1/2/3/4, backbone_att, heads, att_heads)")
         raise ValueError(f"{source}: {len(unknown)} keys are not in the AMD release layout "
                          f"(backbone_1/2/3/4, backbone_att, heads, att_heads), e.g. {unknown[:5]}")
+    _check_pixel_statistics(sd, source)
     if logit_bn:
         _fold_logit_bn(out, logit_bn, source)
     elif "attr_head.fc.weight" in out and "attr_head.fc.bias" not in out:
@@ -181,7 +200,7 @@ def convert_fastreid_state_dict(sd: dict[str, torch.Tensor], source: str = "stat
 
 
 _RESNET_BY_BLOCKS = {((2, 2, 2, 2), False): 18, ((3, 4, 6, 3), False): 34, ((3, 4, 6, 3), True): 50,
-                     ((3, 4, 23, 3), True): 101, ((3, 8, 36, 3), True): 152}
+                     ((3, 4, 23, 3), True): 101}          # the depths `build_backbone` makes
 
 
 def fastreid_architecture(ours: dict[str, torch.Tensor], source: str = "state dict") -> dict:
@@ -203,7 +222,7 @@ def fastreid_architecture(ours: dict[str, torch.Tensor], source: str = "state di
     depth = _RESNET_BY_BLOCKS.get((layers, bottleneck))
     if depth is None:
         raise ValueError(f"{source}: a ResNet with {layers} {'bottleneck' if bottleneck else 'basic'} blocks per "
-                         f"layer is none of ResNet-18/34/50/101/152")
+                         f"layer is none of ResNet-18/34/50/101")
     return {"depth": depth, "num_classes": ours["target.head.classifier.weight"].shape[0],
             "num_attributes": ours["decompose.conv2.weight"].shape[0],
             "pooling": "gem" if "target.head.pool.p" in ours else "avg",
@@ -243,9 +262,9 @@ def interpreter_from_fastreid(sd: dict[str, torch.Tensor], depth: int | None = N
 
 def load_fastreid_interpreter(path: str | Path, input_size: tuple[int, int] = (384, 128), classifier: str = "circle",
                               device: str | torch.device = "cpu", *, sd: dict | None = None) -> AMDInterpreter:
-    """An interpreter and its target from a checkpoint file of the authors' release (e.g. `model_final.pth`), in
-    eval mode, for images of `input_size` (the release's Market and Duke models: 384 x 128); `sd`: its state
-    dict, if read already."""
+    """An interpreter and its target from a checkpoint file of the authors' release (their training's
+    `model_final.pth`, FastReID's {"model": ...}, or its bare state dict), in eval mode, for images of `input_size`
+    (the release's configurations: 384 x 128); `sd`: its state dict, if read already."""
     if sd is None:
         ck = load_checkpoint(path)                  # weights_only; FastReID's {"model": ...} container unwrapped
         if ck["format"] != "state_dict":

@@ -175,7 +175,8 @@ def load_interpreter(path: str | Path, device: str | torch.device | None = None,
 def open_interpreter(path: str | Path, device: str | torch.device | None = None,
                      input_size: tuple[int, int] | None = None) -> tuple[AMDInterpreter, dict]:
     """An interpreter and its target from a `train_interpreter` checkpoint or from one of the authors' release
-    (`model_final.pth`, see `20_interpreter`), told apart by the contents: (model in eval mode, info).
+    (see `20_interpreter`), told apart by the contents: (model in eval mode, info). Any other plain state dict
+    is taken for the release's and refused by `convert_fastreid_state_dict` if its keys are not.
     info["source"] says which; info["attribute_names"] is None for the release (its order is the data set's).
     `input_size` overrides the image size the model is fed (the release: 384 x 128 unless given)."""
     ck = load_checkpoint(path)
