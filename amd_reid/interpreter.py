@@ -186,6 +186,9 @@ def convert_fastreid_state_dict(sd: dict[str, torch.Tensor], source: str = "stat
         if all(k.split(".", 1)[0] in ("target", "tail", "decompose", "attr_tail", "attr_head") for k in unknown):
             raise ValueError(f"{source}: the bare state dict of an amd-reid AMDInterpreter, not the authors' release; "
                              f"`load_state_dict` it into an AMDInterpreter, or use a train_interpreter checkpoint")
+        if all(k.split(".", 1)[0] in ("conv1", "bn1", "layer1", "layer2", "layer3", "layer4", "fc") for k in unknown):
+            raise ValueError(f"{source}: the weights of a plain ResNet (torchvision layout: conv1, layer1-4, fc), "
+                             f"not an AMD interpreter; as starting weights they go to a preset's `pretrained=`")
         if all(k.split(".", 1)[0] in ("backbone", "heads") for k in unknown):
             raise ValueError(f"{source}: holds a FastReID ReID model alone (backbone.*, heads.*: a target), not an "
                              f"AMD interpreter (backbone_1/2/3/4, backbone_att, heads, att_heads)")
