@@ -11,8 +11,8 @@ import warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cmd_stats', 'cmd_synth', 'cmd_train_target', 'cmd_train_interpreter', 'cmd_explain', 'cmd_evaluate', 'cmd_demo',
-           'cmd_reproduce', 'build_parser', 'main']
+__all__ = ['cmd_stats', 'cmd_synth', 'cmd_train_target', 'cmd_train_interpreter', 'cmd_explain', 'cmd_evaluate',
+           'cmd_import_target', 'cmd_demo', 'cmd_reproduce', 'build_parser', 'main']
 
 # %% ../nbs/40_cli.ipynb #32711850
 def _dataset(path: str | Path, name: str = "auto"):
@@ -165,6 +165,26 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_import_target(args) -> int:
+    "Make a FastReID ReID model (a BoT / SBS ResNet, e.g. its model_final.pth) a target run for train-interpreter."
+    from amd_reid.checkpoint import load_checkpoint
+    from amd_reid.interpreter import target_from_fastreid
+    from amd_reid.training import TARGET_PRESETS, save_imported_target
+    if min(args.size) < 1:
+        raise ValueError(f"--size must be at least 1, got {args.size}")
+    ck = load_checkpoint(args.ckpt)                         # weights_only; FastReID's {"model": ...} unwrapped
+    if ck["format"] != "state_dict":
+        raise ValueError(f"{args.ckpt}: an amd-reid checkpoint already; train-interpreter --target takes a target's "
+                         f"as it is")
+    model = target_from_fastreid(ck["model_state"], classifier=args.classifier, source=args.ckpt)
+    path = save_imported_target(model, TARGET_PRESETS[args.preset].replace(size=tuple(args.size)), args.out, args.ckpt)
+    h, w = args.size
+    print(f"ResNet-{model.backbone.depth} target ({model.head.num_classes} identities, {model.head.pooling} pooling, "
+          f"{h} x {w} input) from {args.ckpt} written to {path}\nnext: amd-reid train-interpreter --target {path} "
+          f"--preset {args.preset} --data DATA --set size={h},{w}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     "The main job on the embedded default: SynthMarket small, CPU."
     from amd_reid.pipeline import run_pipeline
@@ -267,6 +287,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
     s.add_argument("--device", type=_device)
     s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("import-target", help="make a FastReID ReID model the target of an interpreter")
+    s.add_argument("ckpt", help="the FastReID checkpoint (model_final.pth: backbone.*, heads.*)")
+    s.add_argument("--out", default="runs/target_imported", help="run folder to write (its last.pt)")
+    s.add_argument("--size", type=int, nargs=2, default=[384, 128], metavar=("H", "W"),
+                   help="the input size the model was trained at (default 384 128, FastReID's SBS)")
+    s.add_argument("--preset", default="paper_market_r50", choices=["paper_market_r50", "cpu_synth_r18"],
+                   help="the training settings recorded with it (the interpreter's preset should match)")
+    s.add_argument("--classifier", default="circle", choices=["circle", "linear"],
+                   help="its identity classifier (FastReID's circleSoftmax or linear; no part in explanations)")
+    s.set_defaults(func=cmd_import_target)
 
     s = sub.add_parser("demo", help="the main job on SynthMarket (CPU): data, models, figures, tables")
     s.add_argument("--data", default="data/SynthMarket-small", help="where SynthMarket is (or is written)")

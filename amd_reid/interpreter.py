@@ -14,14 +14,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from .backbones import make_tail
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, load_state_dict_strict
 from .data import IMAGENET_MEAN, IMAGENET_STD
 from .heads import AvgPool, GeM, ReIDModel, build_reid_model
 
 # %% auto #0
-__all__ = ['FASTREID_KEY_MAP', 'FASTREID_DROPPED', 'FASTREID_LOGIT_BN', 'mask_activation', 'AttributeHead', 'freeze',
-           'target_tail_copy', 'AMDInterpreter', 'convert_fastreid_state_dict', 'fastreid_architecture',
-           'interpreter_from_fastreid', 'load_fastreid_interpreter']
+__all__ = ['FASTREID_KEY_MAP', 'FASTREID_DROPPED', 'FASTREID_LOGIT_BN', 'FASTREID_TARGET_KEY_MAP', 'mask_activation',
+           'AttributeHead', 'freeze', 'target_tail_copy', 'AMDInterpreter', 'convert_fastreid_state_dict',
+           'fastreid_architecture', 'interpreter_from_fastreid', 'load_fastreid_interpreter', 'target_from_fastreid']
 
 # %% ../nbs/20_interpreter.ipynb #54d7ba15
 def mask_activation(x: torch.Tensor) -> torch.Tensor:
@@ -206,26 +206,31 @@ _RESNET_BY_BLOCKS = {((2, 2, 2, 2), False): 18, ((3, 4, 6, 3), False): 34, ((3, 
                      ((3, 4, 23, 3), True): 101}          # the depths `build_backbone` makes
 
 
-def fastreid_architecture(ours: dict[str, torch.Tensor], source: str = "state dict") -> dict:
-    """What a converted release state dict holds: ResNet depth, identities, attributes, T's pooling and the
-    attribute branch (whether present, and its pooling)."""
+def _resnet_depth(ours: dict[str, torch.Tensor], prefix: str, theirs, source: str) -> int:
+    "The ResNet depth of the trunk under `prefix` in a converted state dict (`theirs(layer)`: its name in the file)."
     def blocks(layer):
-        pre = f"target.backbone.layer{layer}."
+        pre = f"{prefix}layer{layer}."
         idx = {int(k[len(pre):].split(".")[0]) for k in ours if k.startswith(pre)}
         if not idx:
-            raise ValueError(f"{source}: no weights of T's layer{layer} "
-                             f"(backbone_{1 if layer <= 2 else 2}.layer{layer}.*): not a whole AMD release state dict")
+            raise ValueError(f"{source}: no weights of T's layer{layer} ({theirs(layer)}.*): not a whole state dict")
         return max(idx) + 1
-    for key, what in (("target.head.classifier.weight", "heads.classifier.weight"),
-                      ("decompose.conv2.weight", "backbone_4.conv2.weight")):
-        if key not in ours:
-            raise ValueError(f"{source}: no {what}: not a whole AMD release state dict")
     layers = tuple(blocks(i) for i in range(1, 5))
-    bottleneck = "target.backbone.layer1.0.conv3.weight" in ours
+    bottleneck = f"{prefix}layer1.0.conv3.weight" in ours
     depth = _RESNET_BY_BLOCKS.get((layers, bottleneck))
     if depth is None:
         raise ValueError(f"{source}: a ResNet with {layers} {'bottleneck' if bottleneck else 'basic'} blocks per "
                          f"layer is none of ResNet-18/34/50/101")
+    return depth
+
+
+def fastreid_architecture(ours: dict[str, torch.Tensor], source: str = "state dict") -> dict:
+    """What a converted release state dict holds: ResNet depth, identities, attributes, T's pooling and the
+    attribute branch (whether present, and its pooling)."""
+    for key, what in (("target.head.classifier.weight", "heads.classifier.weight"),
+                      ("decompose.conv2.weight", "backbone_4.conv2.weight")):
+        if key not in ours:
+            raise ValueError(f"{source}: no {what}: not a whole AMD release state dict")
+    depth = _resnet_depth(ours, "target.backbone.", lambda i: f"backbone_{1 if i <= 2 else 2}.layer{i}", source)
     return {"depth": depth, "num_classes": ours["target.head.classifier.weight"].shape[0],
             "num_attributes": ours["decompose.conv2.weight"].shape[0],
             "pooling": "gem" if "target.head.pool.p" in ours else "avg",
@@ -277,3 +282,46 @@ def load_fastreid_interpreter(path: str | Path, input_size: tuple[int, int] = (3
     interp = interpreter_from_fastreid(sd, classifier=classifier, source=str(path))
     interp.input_size = tuple(input_size)
     return interp.to(device).eval()
+
+# %% ../nbs/20_interpreter.ipynb #a9335b01
+FASTREID_TARGET_KEY_MAP: tuple[tuple[str, str], ...] = (
+    ("backbone.conv1.", "backbone.stem.conv1."),
+    ("backbone.bn1.", "backbone.stem.bn1."),
+    *((f"backbone.layer{i}.", f"backbone.layer{i}.") for i in range(1, 5)),
+    ("heads.pool_layer.", "head.pool."),
+    ("heads.bnneck.", "head.bn."),                      # FastReID 0.1 (the authors' fork)
+    ("heads.bottleneck.0.", "head.bn."),                # FastReID 1.x, without a reduction layer
+    ("heads.classifier.", "head.classifier."),
+    ("heads.weight", "head.classifier.weight"),         # FastReID 1.x keeps the classifier's weight on the head
+)
+
+
+def target_from_fastreid(sd: dict[str, torch.Tensor], classifier: str = "circle",
+                         source: str = "state dict") -> ReIDModel:
+    """Our `ReIDModel`, in eval mode, from the state dict of a FastReID ReID model (`Baseline`: backbone.*, heads.*);
+    depth, identities and pooling come from the tensors, last stride 1 (`classifier` only shapes training logits)."""
+    ours, unknown = {}, []
+    for k, v in sd.items():
+        k = k.removeprefix("module.")
+        if k in FASTREID_DROPPED:
+            continue
+        for theirs, o in FASTREID_TARGET_KEY_MAP:
+            if k == theirs or (theirs.endswith(".") and k.startswith(theirs)):
+                ours[o + k[len(theirs):]] = v
+                break
+        else:
+            unknown.append(k)
+    if unknown:
+        hint = ("; it is an AMD interpreter of the authors' release: use `interpreter_from_fastreid`"
+                if any(k.startswith(("backbone_", "att_heads.")) for k in unknown) else "")
+        raise ValueError(f"{source}: {len(unknown)} keys are not those of a FastReID ResNet ReID model (backbone.*, "
+                         f"heads.pool_layer / bnneck / bottleneck.0 / classifier), e.g. {unknown[:5]}{hint}")
+    _check_pixel_statistics(sd, source)
+    if "head.classifier.weight" not in ours:
+        raise ValueError(f"{source}: no identity classifier (heads.classifier.weight or heads.weight): not a whole "
+                         f"FastReID model")
+    depth = _resnet_depth(ours, "backbone.", lambda i: f"backbone.layer{i}", source)
+    model = build_reid_model(depth, ours["head.classifier.weight"].shape[0],
+                             pooling="gem" if "head.pool.p" in ours else "avg", classifier=classifier)
+    load_state_dict_strict(model, ours, source=source)
+    return model.eval()

@@ -33,9 +33,10 @@ from .losses import circle_pairwise, cross_entropy_ls, triplet_batch_hard
 from .metrics import evaluate_rank, extract_features, pairwise_distance
 
 # %% auto #0
-__all__ = ['TARGET_PRESETS', 'TargetConfig', 'lr_factor', 'build_target', 'load_target', 'target_loss', 'evaluate_target',
-           'autocast_context', 'read_log', 'plot_training_log', 'cpu_has_native_bf16', 'autocast_dtype',
-           'precision_name', 'train_target', 'saved_config', 'config_changes', 'describe_changes', 'resume_file']
+__all__ = ['TARGET_PRESETS', 'TargetConfig', 'lr_factor', 'build_target', 'load_target', 'save_imported_target', 'target_loss',
+           'evaluate_target', 'autocast_context', 'read_log', 'plot_training_log', 'cpu_has_native_bf16',
+           'autocast_dtype', 'precision_name', 'train_target', 'saved_config', 'config_changes', 'describe_changes',
+           'resume_file']
 
 # %% ../nbs/15_training.ipynb #eced0a6d
 @dataclass(frozen=True)
@@ -217,6 +218,21 @@ def load_target(path: str | Path, device: str | torch.device | None = None, *,
     model = build_target(cfg, ck["extra"]["num_classes"], pretrained=False)  # weights come from the file
     load_state_dict_strict(model, ck["model_state"], source=str(path))
     return model.to(_default_device() if device is None else torch.device(device)).eval(), cfg
+
+
+def save_imported_target(model: ReIDModel, cfg: TargetConfig, out_dir: str | Path, source: str) -> Path:
+    """Write a target trained elsewhere (e.g. `interpreter.target_from_fastreid`) as a finished `train_target` run in
+    `out_dir` (`last.pt`, with `cfg` made to fit the model: depth, pooling, classifier), ready for `train_interpreter`.
+    A folder that holds a run already is refused."""
+    out_dir = Path(out_dir)
+    cfg = cfg.replace(depth=model.backbone.depth, last_stride=model.backbone.last_stride, pooling=model.head.pooling,
+                      classifier=model.head.classifier_type, pretrained=False)
+    with folder_lock(out_dir):
+        if resume_file(out_dir) is not None or (out_dir / "last.pt").exists():
+            raise FileExistsError(f"{out_dir} holds a training run already; choose another folder for the imported target")
+        return save_checkpoint(out_dir / "last.pt", model_state=model.state_dict(), epoch=cfg.epochs, iteration=0,
+                               config=cfg.to_dict(), metrics={"imported_from": str(source)}, rng_state=None,
+                               extra={"num_classes": model.head.num_classes, "imported_from": str(source)})
 
 # %% ../nbs/15_training.ipynb #78df801f
 def target_loss(out: dict[str, torch.Tensor], pids: torch.Tensor, cfg: TargetConfig) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
