@@ -20,9 +20,9 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
 # %% auto #0
-__all__ = ['RESNET_DEPTHS', 'RESNET_CHANNELS', 'SHARED_CHANNELS', 'DOWNLOAD_TIMEOUT', 'set_last_stride', 'load_state_dict_file',
-           'WeightsUnavailableError', 'imagenet_weights', 'imagenet_state_dict', 'ResNetBackbone', 'require_weights',
-           'build_backbone', 'make_tail']
+__all__ = ['RESNET_DEPTHS', 'RESNET_CHANNELS', 'SHARED_CHANNELS', 'DOWNLOAD_TIMEOUT', 'STEM_POOLS', 'set_last_stride',
+           'load_state_dict_file', 'WeightsUnavailableError', 'imagenet_weights', 'imagenet_state_dict',
+           'stem_max_pool', 'ResNetBackbone', 'require_weights', 'build_backbone', 'make_tail']
 
 # %% ../nbs/10_backbones.ipynb #c419febb
 RESNET_DEPTHS: tuple[int, ...] = (18, 34, 50, 101)
@@ -152,14 +152,26 @@ def _to_backbone_keys(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-class ResNetBackbone(nn.Module):
-    "torchvision ResNet-`depth` trunk without pooling / fc, last stride `last_stride`; split as shared + tail."
+STEM_POOLS: tuple[str, ...] = ("torchvision", "fastreid")
 
-    def __init__(self, depth: int = 50, last_stride: int = 1):
+
+def stem_max_pool(kind: str = "torchvision") -> nn.MaxPool2d:
+    """The stem's 3 x 3 / 2 max-pool: torchvision's (padding 1; also FastReID 0.1, the authors' fork) or current
+    FastReID's (no padding, `ceil_mode=True`: the same map size for even inputs, other values)."""
+    if kind not in STEM_POOLS:
+        raise ValueError(f"stem_pool must be one of {STEM_POOLS}, got {kind!r}")
+    return nn.MaxPool2d(3, 2, padding=1) if kind == "torchvision" else nn.MaxPool2d(3, 2, ceil_mode=True)
+
+
+class ResNetBackbone(nn.Module):
+    """torchvision ResNet-`depth` trunk without pooling / fc, last stride `last_stride`; split as shared + tail.
+    `stem_pool='fastreid'` takes current FastReID's stem max-pool (for models imported from it)."""
+
+    def __init__(self, depth: int = 50, last_stride: int = 1, stem_pool: str = "torchvision"):
         super().__init__()
-        self.depth, self.last_stride = _check_depth(depth), last_stride
+        self.depth, self.last_stride, self.stem_pool = _check_depth(depth), last_stride, stem_pool
         r = getattr(torchvision.models, f"resnet{depth}")(weights=None)  # Kaiming init
-        self.stem = nn.Sequential(OrderedDict(conv1=r.conv1, bn1=r.bn1, relu=r.relu, maxpool=r.maxpool))
+        self.stem = nn.Sequential(OrderedDict(conv1=r.conv1, bn1=r.bn1, relu=r.relu, maxpool=stem_max_pool(stem_pool)))
         self.layer1, self.layer2, self.layer3 = r.layer1, r.layer2, r.layer3
         self.layer4 = set_last_stride(r.layer4, last_stride)
         self.out_channels, self.shared_channels = RESNET_CHANNELS[depth], SHARED_CHANNELS[depth]
@@ -208,10 +220,11 @@ def require_weights(depth: int, pretrained: bool | str | Path | None) -> None:
     _pretrained_state_dict(depth, pretrained)
 
 
-def build_backbone(depth: int = 50, pretrained: bool | str | Path = False, last_stride: int = 1) -> ResNetBackbone:
+def build_backbone(depth: int = 50, pretrained: bool | str | Path = False, last_stride: int = 1,
+                   stem_pool: str = "torchvision") -> ResNetBackbone:
     "ResNet-`depth` trunk; `pretrained`: False (Kaiming init), True (ImageNet via torchvision) or a state dict file."
     sd, source = _pretrained_state_dict(depth, pretrained)  # first: fail before building anything
-    backbone = ResNetBackbone(depth, last_stride)
+    backbone = ResNetBackbone(depth, last_stride, stem_pool)
     if sd is not None:
         backbone.load_torchvision_state_dict(sd, source)
     return backbone

@@ -76,7 +76,7 @@ def cmd_explain(args) -> int:
     out = _figure_path(args.out, args.overwrite)                  # checked before any work
     if args.top < 1:
         raise ValueError(f"--top must be at least 1, got {args.top}")
-    interp, info = open_interpreter(args.ckpt, args.device)       # ours, or the authors' release
+    interp, info = open_interpreter(args.ckpt, args.device, pooling=args.pooling)   # ours, or the authors' release
     with warnings.catch_warnings(record=True) as caught:            # a stretched image: one line, not a traceback
         warnings.simplefilter("always")
         ex = explain_pair(None, interp, args.image_a, args.image_b, names=_attribute_names(interp, info, args.ckpt))
@@ -143,7 +143,7 @@ def cmd_evaluate(args) -> int:
         raise ValueError(f"--batch-size and --size must be at least 1, got {args.batch_size} and {args.size}")
     out = _output_path(args.out, args.overwrite, ("csv",), "the table", "results") if args.out else None
     ds = _dataset(args.data)                                       # both checked before the model is read
-    interp, info = open_interpreter(args.ckpt, args.device)
+    interp, info = open_interpreter(args.ckpt, args.device, pooling=args.pooling)
     if args.size and tuple(args.size) != tuple(interp.input_size):
         print(f"amd-reid evaluate: warning: {args.ckpt} was trained at {interp.input_size[0]} x "
               f"{interp.input_size[1]}; evaluating at {args.size[0]} x {args.size[1]} as --size asks", file=sys.stderr)
@@ -174,9 +174,12 @@ def cmd_import_target(args) -> int:
         raise ValueError(f"--size must be at least 1, got {args.size}")
     ck = load_checkpoint(args.ckpt)                         # weights_only; FastReID's {"model": ...} unwrapped
     if ck["format"] != "state_dict":
-        raise ValueError(f"{args.ckpt}: an amd-reid checkpoint already; train-interpreter --target takes a target's "
-                         f"as it is")
-    model = target_from_fastreid(ck["model_state"], classifier=args.classifier, source=args.ckpt)
+        if "target_config" in ck.get("extra", {}):
+            raise ValueError(f"{args.ckpt}: an amd-reid interpreter's checkpoint, not a FastReID model to import")
+        raise ValueError(f"{args.ckpt}: an amd-reid target's checkpoint, not a FastReID model to import; "
+                         f"train-interpreter --target takes it as it is")
+    model = target_from_fastreid(ck["model_state"], stem_pool=args.stem_pool, pooling=args.pooling,
+                                 classifier=args.classifier, source=args.ckpt)
     path = save_imported_target(model, TARGET_PRESETS[args.preset].replace(size=tuple(args.size)), args.out, args.ckpt)
     h, w = args.size
     print(f"ResNet-{model.backbone.depth} target ({model.head.num_classes} identities, {model.head.pooling} pooling, "
@@ -223,6 +226,13 @@ def _device(name: str) -> str:
             raise argparse.ArgumentTypeError(f"{name!r}: this machine has {torch.accelerator.device_count()} "
                                              f"{dev.type} device(s)")
     return name
+
+
+def _pooling_argument(s: argparse.ArgumentParser, release: bool) -> None:
+    what = "a release file's target" if release else "its head"
+    s.add_argument("--pooling", choices=["avg", "gem"],
+                   help=f"{what}'s pooling, when the file has no GeM exponent (MODEL.HEADS.POOL_LAYER: 'avg' for "
+                        f"avgpool / fastavgpool, 'gem' for gempool with p = 3); otherwise read from the file")
 
 
 def _ablations_argument(s: argparse.ArgumentParser) -> None:
@@ -275,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="explanation.png", help="figure file (.png, .svg or .pdf)")
     s.add_argument("--overwrite", action="store_true", help="replace the figure file if it exists")
     s.add_argument("--device", type=_device)
+    _pooling_argument(s, release=True)
     s.set_defaults(func=cmd_explain)
 
     s = sub.add_parser("evaluate", help="evaluate an interpreter (ours or the authors' release) on a data set")
@@ -286,13 +297,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="also write the table to this .csv file")
     s.add_argument("--overwrite", action="store_true", help="replace the --out file if it exists")
     s.add_argument("--device", type=_device)
+    _pooling_argument(s, release=True)
     s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("import-target", help="make a FastReID ReID model the target of an interpreter")
     s.add_argument("ckpt", help="the FastReID checkpoint (model_final.pth: backbone.*, heads.*)")
     s.add_argument("--out", default="runs/target_imported", help="run folder to write (its last.pt)")
-    s.add_argument("--size", type=int, nargs=2, default=[384, 128], metavar=("H", "W"),
-                   help="the input size the model was trained at (default 384 128, FastReID's SBS)")
+    s.add_argument("--size", type=int, nargs=2, required=True, metavar=("H", "W"),
+                   help="the input size the model was trained at (its INPUT.SIZE_TEST: 384 128 for FastReID's SBS "
+                        "configs, 256 128 for BoT)")
+    s.add_argument("--stem-pool", required=True, choices=["fastreid", "torchvision"],
+                   help="the stem's max-pool of the FastReID that trained it: 'fastreid' if its "
+                        "fastreid/modeling/backbones/resnet.py says MaxPool2d(kernel_size=3, stride=2, ceil_mode=True) "
+                        "(FastReID 1.x), 'torchvision' if it says padding=1 (e.g. 0.1, the AMD authors' fork)")
+    _pooling_argument(s, release=False)
     s.add_argument("--preset", default="paper_market_r50", choices=["paper_market_r50", "cpu_synth_r18"],
                    help="the training settings recorded with it (the interpreter's preset should match)")
     s.add_argument("--classifier", default="circle", choices=["circle", "linear"],

@@ -119,7 +119,8 @@ class ReIDHead(nn.Module):
             pooled = torch.einsum("bchw,bmhw->bmc", fmap, masks) / masks[0, 0].numel()   # (B, M, C)
             return self.bn(pooled.flatten(0, 1)).view(B, M, -1)
         # GeM takes the masked maps (B, M, C, h, w): a few attributes at a time when BN uses running statistics
-        # (every row is then normalised on its own), so memory stays bounded at large inputs (the paper's 384 x 128)
+        # (every row is then normalised on its own), so that without gradients (evaluation, explanations) memory
+        # stays bounded at large inputs (the paper's 384 x 128); with gradients autograd keeps every chunk anyway
         step = M if self.bn.training else max(1, MASKED_CHUNK_ELEMENTS // fmap.numel())
         return torch.cat([self.embed((fmap.unsqueeze(1) * masks[:, s:s + step].unsqueeze(2)).flatten(0, 1))
                           .view(B, -1, fmap.shape[1]) for s in range(0, M, step)], 1)
@@ -163,9 +164,9 @@ class ReIDModel(nn.Module):
 
 def build_reid_model(depth: int, num_classes: int, pretrained: bool | str | Path = False,
                      pooling: str = "gem", classifier: str = "linear", last_stride: int = 1,
-                     scale: float = 64.0, margin: float = 0.35) -> ReIDModel:
+                     scale: float = 64.0, margin: float = 0.35, stem_pool: str = "torchvision") -> ReIDModel:
     "ResNet-`depth` backbone (see `build_backbone`) + `ReIDHead` for `num_classes` training identities."
-    backbone = build_backbone(depth, pretrained, last_stride)
+    backbone = build_backbone(depth, pretrained, last_stride, stem_pool)
     head = ReIDHead(backbone.out_channels, num_classes, pooling, classifier, scale, margin)
     return ReIDModel(backbone, head)
 

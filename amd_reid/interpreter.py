@@ -21,7 +21,8 @@ from .heads import AvgPool, GeM, ReIDModel, build_reid_model
 # %% auto #0
 __all__ = ['FASTREID_KEY_MAP', 'FASTREID_DROPPED', 'FASTREID_LOGIT_BN', 'FASTREID_TARGET_KEY_MAP', 'mask_activation',
            'AttributeHead', 'freeze', 'target_tail_copy', 'AMDInterpreter', 'convert_fastreid_state_dict',
-           'fastreid_architecture', 'interpreter_from_fastreid', 'load_fastreid_interpreter', 'target_from_fastreid']
+           'fastreid_architecture', 'target_pooling', 'interpreter_from_fastreid', 'load_fastreid_interpreter',
+           'target_from_fastreid']
 
 # %% ../nbs/20_interpreter.ipynb #54d7ba15
 def mask_activation(x: torch.Tensor) -> torch.Tensor:
@@ -155,6 +156,19 @@ def _fold_logit_bn(out: dict[str, torch.Tensor], bn: dict[str, torch.Tensor], so
     out["attr_head.fc.bias"] = ((b - bn["running_mean"].double()) * scale + bn["bias"].double()).to(w.dtype)
 
 
+_FASTREID_FEATURES = ((r"(^|\.)NL_\d", "non-local blocks (WITH_NL)"), (r"\.(IN|BN)\.", "IBN blocks (WITH_IBN)"),
+                      (r"\.se\.", "SE blocks (WITH_SE)"), (r"heads\.bottleneck\.[1-9]", "a reduction layer (EMBEDDING_DIM > 0)"))
+
+
+def _check_fastreid_features(keys, source: str) -> None:
+    "Refuse, by name, FastReID model features our ResNet does not have."
+    import re
+    found = [what for pattern, what in _FASTREID_FEATURES if any(re.search(pattern, k) for k in keys)]
+    if found:
+        raise ValueError(f"{source}: the model has {' and '.join(found)}, which amd-reid's ResNet does not; only plain "
+                         f"ResNet-18/34/50/101 models with a BNNeck head can be imported")
+
+
 def _check_pixel_statistics(sd: dict[str, torch.Tensor], source: str) -> None:
     "The release normalises 0-255 images by `pixel_mean` / `pixel_std`; ours are ImageNet's on 0-1: they must agree."
     imagenet = {"pixel_mean": torch.tensor(IMAGENET_MEAN) * 255, "pixel_std": torch.tensor(IMAGENET_STD) * 255}
@@ -168,6 +182,7 @@ def _check_pixel_statistics(sd: dict[str, torch.Tensor], source: str) -> None:
 
 def convert_fastreid_state_dict(sd: dict[str, torch.Tensor], source: str = "state dict") -> dict[str, torch.Tensor]:
     "Rename an AMD-release (FastReID layout) state dict to `AMDInterpreter` keys; unknown keys are an error."
+    _check_fastreid_features(sd, source)
     out, unknown, logit_bn = {}, [], {}
     for k, v in sd.items():
         k = k[len("module."):] if k.startswith("module.") else k
@@ -224,8 +239,8 @@ def _resnet_depth(ours: dict[str, torch.Tensor], prefix: str, theirs, source: st
 
 
 def fastreid_architecture(ours: dict[str, torch.Tensor], source: str = "state dict") -> dict:
-    """What a converted release state dict holds: ResNet depth, identities, attributes, T's pooling and the
-    attribute branch (whether present, and its pooling)."""
+    """What a converted release state dict holds: ResNet depth, identities, attributes and the attribute branch
+    (whether present, and its pooling); T's pooling is `target_pooling`'s."""
     for key, what in (("target.head.classifier.weight", "heads.classifier.weight"),
                       ("decompose.conv2.weight", "backbone_4.conv2.weight")):
         if key not in ours:
@@ -233,23 +248,42 @@ def fastreid_architecture(ours: dict[str, torch.Tensor], source: str = "state di
     depth = _resnet_depth(ours, "target.backbone.", lambda i: f"backbone_{1 if i <= 2 else 2}.layer{i}", source)
     return {"depth": depth, "num_classes": ours["target.head.classifier.weight"].shape[0],
             "num_attributes": ours["decompose.conv2.weight"].shape[0],
-            "pooling": "gem" if "target.head.pool.p" in ours else "avg",
             "with_classifier": any(k.startswith(("attr_tail.", "attr_head.")) for k in ours),
             "attr_pooling": "gem" if "attr_head.pool.p" in ours else "avg"}
 
 
+def target_pooling(ours: dict[str, torch.Tensor], p_key: str, pooling: str | None, source: str) -> str:
+    """T's pooling: GeM when the file has its exponent `p_key` (FastReID's learnable GeM), else `pooling` as the
+    caller says -- no tensor tells FastReID's average pooling from its fixed-p GeM (or max pooling)."""
+    if p_key in ours:
+        if pooling not in (None, "gem"):
+            raise ValueError(f"{source}: has a GeM exponent ({p_key}), so its pooling is GeM, not {pooling!r}")
+        return "gem"
+    if pooling is None:
+        raise ValueError(f"{source}: its pooling is not in the tensors (no GeM exponent): say which, 'avg' (FastReID's "
+                         f"avgpool / fastavgpool) or 'gem' (gempool with a fixed p = 3); max and avg-max pooling are "
+                         f"not supported")
+    if pooling not in ("avg", "gem"):
+        raise ValueError(f"pooling must be 'avg' or 'gem', got {pooling!r}")
+    return pooling
+
+
 def interpreter_from_fastreid(sd: dict[str, torch.Tensor], depth: int | None = None, num_classes: int | None = None,
                               num_attributes: int | None = None, classifier: str = "circle",
-                              source: str = "state dict") -> AMDInterpreter:
+                              source: str = "state dict", pooling: str | None = None) -> AMDInterpreter:
     """Build an `AMDInterpreter` (and its target) from an AMD-release state dict (`checkpoint['model']`); the
-    architecture is read from the tensors (`depth` ... if given are checked against them)."""
+    architecture is read from the tensors (`depth` ... if given are checked against them). `pooling`: T's, needed
+    only when the file has no GeM exponent (see `target_pooling`)."""
     ours = convert_fastreid_state_dict(sd, source)
     arch = fastreid_architecture(ours, source)
+    arch["pooling"] = target_pooling(ours, "target.head.pool.p", pooling, source)
     for name, given in (("depth", depth), ("num_classes", num_classes), ("num_attributes", num_attributes)):
         if given is not None and given != arch[name]:
             raise ValueError(f"{source}: holds a model with {name} {arch[name]}, not {given}")
     target = build_reid_model(arch["depth"], arch["num_classes"], pooling=arch["pooling"], classifier=classifier)
     interp = AMDInterpreter(target, arch["num_attributes"], with_classifier=arch["with_classifier"])
+    if "target.head.pool.p" not in ours and arch["pooling"] == "gem":
+        ours["target.head.pool.p"] = torch.tensor([3.0])            # FastReID's fixed-p GeM
     if arch["with_classifier"]:
         interp.attr_head = AttributeHead(target.backbone.out_channels, arch["num_attributes"],
                                          pooling=arch["attr_pooling"], bn=False)
@@ -269,17 +303,19 @@ def interpreter_from_fastreid(sd: dict[str, torch.Tensor], depth: int | None = N
 
 
 def load_fastreid_interpreter(path: str | Path, input_size: tuple[int, int] = (384, 128), classifier: str = "circle",
-                              device: str | torch.device = "cpu", *, sd: dict | None = None) -> AMDInterpreter:
+                              device: str | torch.device = "cpu", *, sd: dict | None = None,
+                              pooling: str | None = None) -> AMDInterpreter:
     """An interpreter and its target from a checkpoint file of the authors' release (their training's
     `model_final.pth`, FastReID's {"model": ...}, or its bare state dict), in eval mode, for images of `input_size`
-    (the release's configurations: 384 x 128); `sd`: its state dict, if read already."""
+    (the release's configurations: 384 x 128); `sd`: its state dict, if read already; `pooling`: T's, for a file
+    without a GeM exponent (`target_pooling`)."""
     if sd is None:
         ck = load_checkpoint(path)                  # weights_only; FastReID's {"model": ...} container unwrapped
         if ck["format"] != "state_dict":
             raise ValueError(f"{path}: an amd-reid training checkpoint, not one of the authors' release (load it "
                              f"with `interpreter_training.load_interpreter`)")
         sd = ck["model_state"]
-    interp = interpreter_from_fastreid(sd, classifier=classifier, source=str(path))
+    interp = interpreter_from_fastreid(sd, classifier=classifier, source=str(path), pooling=pooling)
     interp.input_size = tuple(input_size)
     return interp.to(device).eval()
 
@@ -296,10 +332,14 @@ FASTREID_TARGET_KEY_MAP: tuple[tuple[str, str], ...] = (
 )
 
 
-def target_from_fastreid(sd: dict[str, torch.Tensor], classifier: str = "circle",
-                         source: str = "state dict") -> ReIDModel:
-    """Our `ReIDModel`, in eval mode, from the state dict of a FastReID ReID model (`Baseline`: backbone.*, heads.*);
-    depth, identities and pooling come from the tensors, last stride 1 (`classifier` only shapes training logits)."""
+def target_from_fastreid(sd: dict[str, torch.Tensor], *, stem_pool: str, pooling: str | None = None,
+                         classifier: str = "circle", source: str = "state dict") -> ReIDModel:
+    """Our `ReIDModel`, in eval mode, from the state dict of a FastReID ReID model (`Baseline`: backbone.*, heads.*).
+    Depth and identities come from the tensors, last stride 1; what they cannot tell, the caller says: `stem_pool`
+    ('fastreid' for FastReID 1.x, whose resnet.py pools the stem with `ceil_mode=True`; 'torchvision' for one with
+    `padding=1`, e.g. 0.1) and, without a GeM exponent in the file, `pooling` (see `target_pooling`).
+    `classifier` only shapes training logits."""
+    _check_fastreid_features(sd, source)
     ours, unknown = {}, []
     for k, v in sd.items():
         k = k.removeprefix("module.")
@@ -320,8 +360,17 @@ def target_from_fastreid(sd: dict[str, torch.Tensor], classifier: str = "circle"
     if "head.classifier.weight" not in ours:
         raise ValueError(f"{source}: no identity classifier (heads.classifier.weight or heads.weight): not a whole "
                          f"FastReID model")
+    if "head.bn.weight" not in ours:
+        raise ValueError(f"{source}: no BNNeck (heads.bnneck / heads.bottleneck.0: WITH_BNNECK False), which "
+                         f"amd-reid's head has; such a model cannot be imported")
     depth = _resnet_depth(ours, "backbone.", lambda i: f"backbone.layer{i}", source)
-    model = build_reid_model(depth, ours["head.classifier.weight"].shape[0],
-                             pooling="gem" if "head.pool.p" in ours else "avg", classifier=classifier)
-    load_state_dict_strict(model, ours, source=source)
+    pool = target_pooling(ours, "head.pool.p", pooling, source)
+    if pool == "gem" and "head.pool.p" not in ours:
+        ours["head.pool.p"] = torch.tensor([3.0])                  # FastReID's fixed-p GeM
+    model = build_reid_model(depth, ours["head.classifier.weight"].shape[0], pooling=pool, classifier=classifier,
+                             stem_pool=stem_pool)
+    try:
+        load_state_dict_strict(model, ours, source=source)
+    except RuntimeError as e:                                      # a file's mismatch is the user's input, not a bug
+        raise ValueError(str(e)) from None
     return model.eval()

@@ -173,16 +173,18 @@ def load_interpreter(path: str | Path, device: str | torch.device | None = None,
 
 
 def open_interpreter(path: str | Path, device: str | torch.device | None = None,
-                     input_size: tuple[int, int] | None = None) -> tuple[AMDInterpreter, dict]:
+                     input_size: tuple[int, int] | None = None, pooling: str | None = None) -> tuple[AMDInterpreter, dict]:
     """An interpreter and its target from a `train_interpreter` checkpoint or from one of the authors' release
     (see `20_interpreter`), told apart by the contents: (model in eval mode, info). Any other plain state dict
     is taken for the release's and refused by `convert_fastreid_state_dict` if its keys are not.
     info["source"] says which; info["attribute_names"] is None for the release (its order is the data set's).
-    `input_size` overrides the image size the model is fed (the release: 384 x 128 unless given)."""
+    `input_size` overrides the image size the model is fed (the release: 384 x 128 unless given); `pooling`: T's,
+    for a release file without a GeM exponent (`interpreter.target_pooling`)."""
     ck = load_checkpoint(path)
     if ck["format"] == "state_dict":
         device = _default_device() if device is None else torch.device(device)
-        interp = load_fastreid_interpreter(path, input_size or (384, 128), device=device, sd=ck["model_state"])
+        interp = load_fastreid_interpreter(path, input_size or (384, 128), device=device, sd=ck["model_state"],
+                                           pooling=pooling)
         return interp, {"source": "AMD release", "attribute_names": None, "precision": None}
     interp, info = load_interpreter(path, device, ck=ck)
     if input_size is not None:

@@ -56,6 +56,7 @@ class TargetConfig:
     depth: int = 50                   # ResNet 18 / 34 / 50 / 101
     pretrained: bool | str = True     # ImageNet weights (True), none (False), or a state-dict file
     last_stride: int = 1
+    stem_pool: str = "torchvision"    # the stem's max-pool: 'torchvision' | 'fastreid' (models imported from FastReID 1.x)
     pooling: str = "gem"              # 'gem' | 'avg'
     classifier: str = "circle"        # 'circle' (circle-softmax) | 'linear'
     scale: float = 64.0               # circle-softmax scale s
@@ -193,7 +194,7 @@ def build_target(cfg: TargetConfig, num_classes: int, pretrained: bool | str | N
     "The target model described by `cfg` for `num_classes` training identities."
     return build_reid_model(cfg.depth, num_classes, cfg.pretrained if pretrained is None else pretrained,
                             pooling=cfg.pooling, classifier=cfg.classifier, last_stride=cfg.last_stride,
-                            scale=cfg.scale, margin=cfg.margin)
+                            scale=cfg.scale, margin=cfg.margin, stem_pool=cfg.stem_pool)
 
 
 def _read_checkpoint(path: str | Path, ck: dict | None = None) -> dict:
@@ -226,10 +227,11 @@ def save_imported_target(model: ReIDModel, cfg: TargetConfig, out_dir: str | Pat
     A folder that holds a run already is refused."""
     out_dir = Path(out_dir)
     cfg = cfg.replace(depth=model.backbone.depth, last_stride=model.backbone.last_stride, pooling=model.head.pooling,
-                      classifier=model.head.classifier_type, pretrained=False)
+                      stem_pool=model.backbone.stem_pool, classifier=model.head.classifier_type, pretrained=False)
     with folder_lock(out_dir):
         if resume_file(out_dir) is not None or (out_dir / "last.pt").exists():
             raise FileExistsError(f"{out_dir} holds a training run already; choose another folder for the imported target")
+        atomic_write(out_dir / "config.json", lambda f: f.write(json.dumps(cfg.to_dict(), indent=2) + "\n"), "w")
         return save_checkpoint(out_dir / "last.pt", model_state=model.state_dict(), epoch=cfg.epochs, iteration=0,
                                config=cfg.to_dict(), metrics={"imported_from": str(source)}, rng_state=None,
                                extra={"num_classes": model.head.num_classes, "imported_from": str(source)})
@@ -659,6 +661,9 @@ def _check_resumable(cfg, ck: dict, path: Path, world: int, amp_dtype: torch.dty
     another number of processes, in another precision than the run trained in (this run's is `amp_dtype`, see
     `_run_precision`: the same `cpu_bf16` gives float32 on a CPU without native bfloat16), or on other data than
     the run's (`data`: this run's `data_fingerprint`)."""
+    if "imported_from" in ck.get("extra", {}):
+        raise ValueError(f"{path}: a target imported from {ck['extra']['imported_from']}, not a training run: there is "
+                         f"nothing to resume (train-interpreter --target takes it as it is)")
     diff = config_changes(cfg, ck["config"])
     if diff:
         raise ValueError(f"{path}: cannot resume with a different config: {describe_changes(diff)} "
