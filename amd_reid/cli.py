@@ -231,8 +231,11 @@ def _device(name: str) -> str:
 def _pooling_argument(s: argparse.ArgumentParser, release: bool) -> None:
     what = "a release file's target" if release else "its head"
     s.add_argument("--pooling", choices=["avg", "gem"],
-                   help=f"{what}'s pooling, when the file has no GeM exponent (MODEL.HEADS.POOL_LAYER: 'avg' for "
-                        f"avgpool / fastavgpool, 'gem' for gempool with p = 3); otherwise read from the file")
+                   help=f"{what}'s pooling, when the file has no GeM exponent, from its MODEL.HEADS.POOL_LAYER: 'avg' "
+                        f"for avgpool / fastavgpool (FastReID 1.x: GlobalAvgPool / FastGlobalAvgPool), 'gem' for a "
+                        f"GeM with fixed p = 3 (1.x: GeneralizedMeanPooling; a learnable one, gempoolP or 1.x "
+                        f"GeneralizedMeanPoolingP, keeps p in the file); max, avg-max and clip pooling are not "
+                        f"supported. Read from the file otherwise")
 
 
 def _ablations_argument(s: argparse.ArgumentParser) -> None:
@@ -309,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--stem-pool", required=True, choices=["fastreid", "torchvision"],
                    help="the stem's max-pool of the FastReID that trained it: 'fastreid' if its "
                         "fastreid/modeling/backbones/resnet.py says MaxPool2d(kernel_size=3, stride=2, ceil_mode=True) "
-                        "(FastReID 1.x), 'torchvision' if it says padding=1 (e.g. 0.1, the AMD authors' fork)")
+                        "(FastReID 1.x; its log.txt prints the model with 'ceil_mode=True'), 'torchvision' if it says "
+                        "padding=1 (e.g. 0.1, the AMD authors' fork: 'padding=1, ... ceil_mode=False' in the log)")
     _pooling_argument(s, release=False)
     s.add_argument("--preset", default="paper_market_r50", choices=["paper_market_r50", "cpu_synth_r18"],
                    help="the training settings recorded with it (the interpreter's preset should match)")

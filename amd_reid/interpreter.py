@@ -160,10 +160,13 @@ _FASTREID_FEATURES = ((r"(^|\.)NL_\d", "non-local blocks (WITH_NL)"), (r"\.(IN|B
                       (r"\.se\.", "SE blocks (WITH_SE)"), (r"heads\.bottleneck\.[1-9]", "a reduction layer (EMBEDDING_DIM > 0)"))
 
 
-def _check_fastreid_features(keys, source: str) -> None:
+def _check_fastreid_features(sd: dict[str, torch.Tensor], source: str) -> None:
     "Refuse, by name, FastReID model features our ResNet does not have."
     import re
-    found = [what for pattern, what in _FASTREID_FEATURES if any(re.search(pattern, k) for k in keys)]
+    found = [what for pattern, what in _FASTREID_FEATURES if any(re.search(pattern, k) for k in sd)]
+    if any(k.endswith("heads.bottleneck.0.weight") and v.dim() == 4 for k, v in sd.items()) and not any(
+            "reduction" in f for f in found):                   # a 1 x 1 conv first: a reduction without a BN
+        found.append("a reduction layer (EMBEDDING_DIM > 0)")
     if found:
         raise ValueError(f"{source}: the model has {' and '.join(found)}, which amd-reid's ResNet does not; only plain "
                          f"ResNet-18/34/50/101 models with a BNNeck head can be imported")

@@ -30,7 +30,7 @@ from .synthmarket import RegionReader, has_regions
 from .training import (TargetConfig, TARGET_PRESETS, autocast_context, _check_out_dir, _check_resumable, _distributed,
                                _grad_scaler, _holding, _loss_values, _MetricsLog, _open_out_dir, _read_checkpoint,
                                _stop_if_non_finite, _default_device, _run_precision, build_target, load_target,
-                               lr_factor, precision_name, plot_training_log)
+                               lr_factor, precision_name, plot_training_log, config_changes, describe_changes)
 
 # %% auto #0
 __all__ = ['INTERPRETER_PRESETS', 'InterpreterConfig', 'interpreter_loss', 'build_interpreter', 'load_interpreter',
@@ -186,6 +186,9 @@ def open_interpreter(path: str | Path, device: str | torch.device | None = None,
         interp = load_fastreid_interpreter(path, input_size or (384, 128), device=device, sd=ck["model_state"],
                                            pooling=pooling)
         return interp, {"source": "AMD release", "attribute_names": None, "precision": None}
+    if pooling is not None:
+        raise ValueError(f"{path}: an amd-reid checkpoint, which records its own pooling; `pooling` is for a release "
+                         f"file without a GeM exponent")
     interp, info = load_interpreter(path, device, ck=ck)
     if input_size is not None:
         interp.input_size = tuple(input_size)
@@ -234,9 +237,19 @@ def check_interpreter_setup(cfg: InterpreterConfig, target_cfg: TargetConfig, da
                          f"folder with regions/); real data sets have none, set region_prior=0")
 
 
-def _check_same_target(ck: dict, target, path: Path, target_ckpt) -> None:
-    "Refuse to resume the interpreter checkpoint `ck` at `path` for another target than the one it was trained for."
-    saved, now = ck.get("extra", {}).get("target_state", {}), target.state_dict()
+_TARGET_MODEL_FIELDS = ("depth", "last_stride", "stem_pool", "pooling", "size")   # what makes T compute what it does
+
+
+def _check_same_target(ck: dict, target, path: Path, target_ckpt, tcfg: TargetConfig) -> None:
+    """Refuse to resume the interpreter checkpoint `ck` at `path` for another target than the one it was trained for:
+    other weights, or the same weights in another model (e.g. a FastReID import with the other stem pool)."""
+    extra = ck.get("extra", {})
+    saved, now = extra.get("target_state", {}), target.state_dict()
+    changed = {k: v for k, v in config_changes(tcfg, json.loads(extra["target_config"])).items()
+               if k in _TARGET_MODEL_FIELDS} if "target_config" in extra else {}
+    if changed:
+        raise ValueError(f"{path}: the interpreter was trained for a target computed otherwise than {target_ckpt} "
+                         f"({describe_changes(changed)}); resume with that target, or start a new run")
     if saved.keys() != now.keys() or any(not torch.equal(saved[k].cpu(), v.cpu()) for k, v in now.items()):
         was = ck.get("extra", {}).get("target_checkpoint", "?")
         raise ValueError(f"{path}: the interpreter was trained for another target ({was}) than {target_ckpt}; "
@@ -268,7 +281,7 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
     ck = load_checkpoint(src) if src is not None else None
     if ck is not None:                             # before anything is written: a refused resume changes nothing
         _check_resumable(cfg, ck, src, world, amp_dtype, fingerprint)
-        _check_same_target(ck, target, src, target_ckpt)
+        _check_same_target(ck, target, src, target_ckpt, tcfg)
     if main:
         _open_out_dir(out_dir, cfg, src)
 

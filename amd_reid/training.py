@@ -28,6 +28,7 @@ from .checkpoint import (FolderInUseError, atomic_write, capture_rng_state, fold
                                  load_checkpoint, load_state_dict_strict, restore_rng_state, save_checkpoint)
 from .data import build_test_loader, build_train_loader
 from .datasets import ImageRecord, data_fingerprint, fingerprint_changes, holdout_split, open_dataset
+from .backbones import STEM_POOLS
 from .heads import ReIDModel, build_reid_model
 from .losses import circle_pairwise, cross_entropy_ls, triplet_batch_hard
 from .metrics import evaluate_rank, extract_features, pairwise_distance
@@ -96,6 +97,8 @@ class TargetConfig:
         if len(self.size) != 2 or min(self.size) < 16: problems.append(f"size must be (h, w) >= 16, got {self.size}")
         if self.depth not in (18, 34, 50, 101): problems.append(f"depth must be 18/34/50/101, got {self.depth}")
         if self.pooling not in ("gem", "avg"): problems.append(f"pooling must be 'gem' or 'avg', got {self.pooling!r}")
+        if self.stem_pool not in STEM_POOLS:
+            problems.append(f"stem_pool must be one of {STEM_POOLS}, got {self.stem_pool!r}")
         if self.classifier not in ("circle", "linear"):
             problems.append(f"classifier must be 'circle' or 'linear', got {self.classifier!r}")
         if self.schedule not in ("cosine", "multistep"):
