@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections import OrderedDict
 from pathlib import Path
 
@@ -162,7 +163,6 @@ _FASTREID_FEATURES = ((r"(^|\.)NL_\d", "non-local blocks (WITH_NL)"), (r"\.(IN|B
 
 def _check_fastreid_features(sd: dict[str, torch.Tensor], source: str) -> None:
     "Refuse, by name, FastReID model features our ResNet does not have."
-    import re
     found = [what for pattern, what in _FASTREID_FEATURES if any(re.search(pattern, k) for k in sd)]
     if any(k.endswith("heads.bottleneck.0.weight") and v.dim() == 4 for k, v in sd.items()) and not any(
             "reduction" in f for f in found):                   # a 1 x 1 conv first: a reduction without a BN
@@ -183,23 +183,28 @@ def _check_pixel_statistics(sd: dict[str, torch.Tensor], source: str) -> None:
                              f"on the 0-255 scale), so these weights would see other inputs than they were trained on")
 
 
-def convert_fastreid_state_dict(sd: dict[str, torch.Tensor], source: str = "state dict") -> dict[str, torch.Tensor]:
-    "Rename an AMD-release (FastReID layout) state dict to `AMDInterpreter` keys; unknown keys are an error."
-    _check_fastreid_features(sd, source)
-    out, unknown, logit_bn = {}, [], {}
+def _rename_fastreid_keys(sd: dict[str, torch.Tensor], key_map) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """A FastReID state dict in our names by `key_map` ((theirs, ours): prefixes ending in '.', else whole keys; the
+    first that fits wins), without a DDP `module.` prefix and `FASTREID_DROPPED`: (renamed, keys no entry fits)."""
+    out, unknown = {}, []
     for k, v in sd.items():
-        k = k[len("module."):] if k.startswith("module.") else k
+        k = k.removeprefix("module.")
         if k in FASTREID_DROPPED:
             continue
-        if k.startswith(FASTREID_LOGIT_BN):
-            logit_bn[k[len(FASTREID_LOGIT_BN):]] = v
-            continue
-        for theirs, ours in FASTREID_KEY_MAP:
-            if k.startswith(theirs):
+        for theirs, ours in key_map:
+            if k == theirs or (theirs.endswith(".") and k.startswith(theirs)):
                 out[ours + k[len(theirs):]] = v
                 break
         else:
             unknown.append(k)
+    return out, unknown
+
+
+def convert_fastreid_state_dict(sd: dict[str, torch.Tensor], source: str = "state dict") -> dict[str, torch.Tensor]:
+    "Rename an AMD-release (FastReID layout) state dict to `AMDInterpreter` keys; unknown keys are an error."
+    _check_fastreid_features(sd, source)
+    out, unknown = _rename_fastreid_keys(sd, ((FASTREID_LOGIT_BN, "logit_bn."), *FASTREID_KEY_MAP))
+    logit_bn = {k.removeprefix("logit_bn."): out.pop(k) for k in [k for k in out if k.startswith("logit_bn.")]}
     if unknown:
         if all(k.split(".", 1)[0] in ("target", "tail", "decompose", "attr_tail", "attr_head") for k in unknown):
             raise ValueError(f"{source}: the bare state dict of an amd-reid AMDInterpreter, not the authors' release; "
@@ -257,7 +262,8 @@ def fastreid_architecture(ours: dict[str, torch.Tensor], source: str = "state di
 
 def target_pooling(ours: dict[str, torch.Tensor], p_key: str, pooling: str | None, source: str) -> str:
     """T's pooling: GeM when the file has its exponent `p_key` (FastReID's learnable GeM), else `pooling` as the
-    caller says -- no tensor tells FastReID's average pooling from its fixed-p GeM (or max pooling)."""
+    caller says -- no tensor tells FastReID's average pooling from its fixed-p GeM (or max pooling); for the latter
+    the exponent, p = 3, is written into `ours`."""
     if p_key in ours:
         if pooling not in (None, "gem"):
             raise ValueError(f"{source}: has a GeM exponent ({p_key}), so its pooling is GeM, not {pooling!r}")
@@ -268,6 +274,8 @@ def target_pooling(ours: dict[str, torch.Tensor], p_key: str, pooling: str | Non
                          f"not supported")
     if pooling not in ("avg", "gem"):
         raise ValueError(f"pooling must be 'avg' or 'gem', got {pooling!r}")
+    if pooling == "gem":
+        ours[p_key] = torch.tensor([3.0])                          # FastReID's fixed-p GeM
     return pooling
 
 
@@ -285,8 +293,6 @@ def interpreter_from_fastreid(sd: dict[str, torch.Tensor], depth: int | None = N
             raise ValueError(f"{source}: holds a model with {name} {arch[name]}, not {given}")
     target = build_reid_model(arch["depth"], arch["num_classes"], pooling=arch["pooling"], classifier=classifier)
     interp = AMDInterpreter(target, arch["num_attributes"], with_classifier=arch["with_classifier"])
-    if "target.head.pool.p" not in ours and arch["pooling"] == "gem":
-        ours["target.head.pool.p"] = torch.tensor([3.0])            # FastReID's fixed-p GeM
     if arch["with_classifier"]:
         interp.attr_head = AttributeHead(target.backbone.out_channels, arch["num_attributes"],
                                          pooling=arch["attr_pooling"], bn=False)
@@ -343,17 +349,7 @@ def target_from_fastreid(sd: dict[str, torch.Tensor], *, stem_pool: str, pooling
     `padding=1`, e.g. 0.1) and, without a GeM exponent in the file, `pooling` (see `target_pooling`).
     `classifier` only shapes training logits."""
     _check_fastreid_features(sd, source)
-    ours, unknown = {}, []
-    for k, v in sd.items():
-        k = k.removeprefix("module.")
-        if k in FASTREID_DROPPED:
-            continue
-        for theirs, o in FASTREID_TARGET_KEY_MAP:
-            if k == theirs or (theirs.endswith(".") and k.startswith(theirs)):
-                ours[o + k[len(theirs):]] = v
-                break
-        else:
-            unknown.append(k)
+    ours, unknown = _rename_fastreid_keys(sd, FASTREID_TARGET_KEY_MAP)
     if unknown:
         hint = ("; it is an AMD interpreter of the authors' release: use `interpreter_from_fastreid`"
                 if any(k.startswith(("backbone_", "att_heads.")) for k in unknown) else "")
@@ -368,8 +364,6 @@ def target_from_fastreid(sd: dict[str, torch.Tensor], *, stem_pool: str, pooling
                          f"amd-reid's head has; such a model cannot be imported")
     depth = _resnet_depth(ours, "backbone.", lambda i: f"backbone.layer{i}", source)
     pool = target_pooling(ours, "head.pool.p", pooling, source)
-    if pool == "gem" and "head.pool.p" not in ours:
-        ours["head.pool.p"] = torch.tensor([3.0])                  # FastReID's fixed-p GeM
     model = build_reid_model(depth, ours["head.classifier.weight"].shape[0], pooling=pool, classifier=classifier,
                              stem_pool=stem_pool)
     try:

@@ -234,7 +234,7 @@ def save_imported_target(model: ReIDModel, cfg: TargetConfig, out_dir: str | Pat
     with folder_lock(out_dir):
         if resume_file(out_dir) is not None or (out_dir / "last.pt").exists():
             raise FileExistsError(f"{out_dir} holds a training run already; choose another folder for the imported target")
-        atomic_write(out_dir / "config.json", lambda f: f.write(json.dumps(cfg.to_dict(), indent=2) + "\n"), "w")
+        _open_out_dir(out_dir, cfg, None)                          # the folder and its config.json, as a run's
         return save_checkpoint(out_dir / "last.pt", model_state=model.state_dict(), epoch=cfg.epochs, iteration=0,
                                config=cfg.to_dict(), metrics={"imported_from": str(source)}, rng_state=None,
                                extra={"num_classes": model.head.num_classes, "imported_from": str(source)})
