@@ -20,10 +20,10 @@ from .data import IMAGENET_MEAN, IMAGENET_STD
 from .heads import AvgPool, GeM, ReIDModel, build_reid_model
 
 # %% auto #0
-__all__ = ['FASTREID_KEY_MAP', 'FASTREID_DROPPED', 'FASTREID_LOGIT_BN', 'FASTREID_TARGET_KEY_MAP', 'mask_activation',
-           'AttributeHead', 'freeze', 'target_tail_copy', 'AMDInterpreter', 'convert_fastreid_state_dict',
-           'fastreid_architecture', 'target_pooling', 'interpreter_from_fastreid', 'load_fastreid_interpreter',
-           'target_from_fastreid']
+__all__ = ['MASK_NORMS', 'FASTREID_KEY_MAP', 'FASTREID_DROPPED', 'FASTREID_LOGIT_BN', 'FASTREID_TARGET_KEY_MAP',
+           'mask_activation', 'AttributeHead', 'freeze', 'target_tail_copy', 'unit_masks', 'AMDInterpreter',
+           'convert_fastreid_state_dict', 'fastreid_architecture', 'target_pooling', 'interpreter_from_fastreid',
+           'load_fastreid_interpreter', 'target_from_fastreid']
 
 # %% ../nbs/20_interpreter.ipynb #54d7ba15
 def mask_activation(x: torch.Tensor) -> torch.Tensor:
@@ -64,18 +64,32 @@ def target_tail_copy(backbone) -> nn.Sequential:
     return tail.requires_grad_(True).train()
 
 
+MASK_NORMS: tuple[str, ...] = ("none", "unit")
+
+
+def unit_masks(masks: torch.Tensor, p: torch.Tensor | float = 1.0) -> torch.Tensor:
+    "Masks (..., h, w) divided by their p-mean, mean(A^p)^(1/p) = 1: scale gone, layout kept (not in the paper)."
+    m = masks.float()
+    return (m / m.pow(p).mean((-2, -1), keepdim=True).pow(1.0 / p)).to(masks.dtype)
+
+
 class AMDInterpreter(nn.Module):
-    "AMD's interpreter around a frozen target `ReIDModel`: M attention masks and M attribute embeddings."
+    """AMD's interpreter around a frozen target `ReIDModel`: M attention masks and M attribute embeddings.
+    `mask_norm='unit'` (an experiment, not the paper's model) pools T's map with `unit_masks`: each mask then says
+    only *where* T's head looks, no longer *how much* of T's map it passes."""
 
     def __init__(self, target: ReIDModel, num_attributes: int, pretrained: bool | str | Path = False,
-                 with_classifier: bool = False, mid_channels: int = 256, init_from_target: bool = False):
+                 with_classifier: bool = False, mid_channels: int = 256, init_from_target: bool = False,
+                 mask_norm: str = "none"):
         super().__init__()
         if pretrained and init_from_target:
             raise ValueError("AMDInterpreter: choose one initialisation of the tail, `pretrained` (ImageNet or a "
                              "file) or `init_from_target`, not both")
+        if mask_norm not in MASK_NORMS:
+            raise ValueError(f"AMDInterpreter: mask_norm must be one of {MASK_NORMS}, got {mask_norm!r}")
         bb = target.backbone
         self.target = freeze(target)
-        self.num_attributes, self.with_classifier = num_attributes, with_classifier
+        self.num_attributes, self.with_classifier, self.mask_norm = num_attributes, with_classifier, mask_norm
         new_tail = lambda: target_tail_copy(bb) if init_from_target else make_tail(bb.depth, pretrained, bb.last_stride)
         self.tail = new_tail()                                        # I's own layer3 + layer4
         C = bb.out_channels
@@ -105,6 +119,9 @@ class AMDInterpreter(nn.Module):
 
     def attribute_embeddings(self, fmap: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         "f_m = Head_T(F_T * A_m) for all m in one batched call: (B, C, h, w), (B, M, h, w) -> (B, M, C)."
+        if self.mask_norm == "unit":  # p of T's pooling: a uniform mask of any level then gives T's embedding
+            pool = self.target.head.pool
+            masks = unit_masks(masks, pool.p.detach().float() if isinstance(pool, GeM) else 1.0)
         return self.target.head.embed_masked(fmap, masks)               # T's head in eval mode
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -25,7 +25,7 @@ from .checkpoint import (capture_rng_state, link_checkpoint, load_checkpoint, lo
 from .data import build_train_loader
 from .datasets import (ImageRecord, ReIDFolder, data_fingerprint, holdout_split, open_dataset,
                                parse_market_name)
-from .interpreter import AMDInterpreter, load_fastreid_interpreter
+from .interpreter import MASK_NORMS, AMDInterpreter, load_fastreid_interpreter
 from .synthmarket import RegionReader, has_regions
 from .training import (TargetConfig, TARGET_PRESETS, autocast_context, _check_out_dir, _check_resumable, _distributed,
                                _grad_scaler, _holding, _loss_values, _MetricsLog, _open_out_dir, _read_checkpoint,
@@ -56,6 +56,7 @@ class InterpreterConfig:
     init_from_target: bool = False   # ... or start them as a copy of T's layer3 + layer4
     with_classifier: bool = False     # the optional attribute-classifier branch
     mid_channels: int = 256           # width of the decomposition head
+    mask_norm: str = "none"           # "unit": masks rescaled to p-mean 1, layout only (not in the paper; 20_interpreter)
     # losses
     md_weight: float = 1.0
     apl_weight: float = 10.0
@@ -87,6 +88,7 @@ class InterpreterConfig:
         if self.p < 2 or self.k < 1: problems.append(f"need p >= 2 and k >= 1, got p={self.p}, k={self.k}")
         if self.schedule not in ("cosine", "multistep"): problems.append(f"schedule {self.schedule!r}")
         if self.epochs < 1: problems.append(f"epochs must be >= 1, got {self.epochs}")
+        if self.mask_norm not in MASK_NORMS: problems.append(f"mask_norm must be one of {MASK_NORMS}, got {self.mask_norm!r}")
         if self.region_prior < 0: problems.append(f"region_prior must be >= 0, got {self.region_prior}")
         if self.region_prior > 0 and self.autoaugment:
             problems.append("region_prior needs autoaugment off (its geometric operations are not applied to regions)")
@@ -139,7 +141,7 @@ def interpreter_loss(out: dict[str, torch.Tensor], attrs: torch.Tensor, cfg: Int
 def build_interpreter(target, cfg: InterpreterConfig, num_attributes: int, pretrained=None) -> AMDInterpreter:
     interp = AMDInterpreter(target, num_attributes, cfg.pretrained if pretrained is None else pretrained,
                             with_classifier=cfg.with_classifier, mid_channels=cfg.mid_channels,
-                            init_from_target=cfg.init_from_target)
+                            init_from_target=cfg.init_from_target, mask_norm=cfg.mask_norm)
     interp.input_size = tuple(cfg.size)
     return interp
 
