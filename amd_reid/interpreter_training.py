@@ -108,7 +108,7 @@ INTERPRETER_PRESETS: dict[str, InterpreterConfig] = {
     "paper_market_r50": InterpreterConfig(num_workers=4),
     "cpu_synth_r18": InterpreterConfig(
         size=(128, 64), p=8, k=4, pad=4, erasing=0.0, pretrained=False, init_from_target=True,
-        with_classifier=True, md_weight=1.2, cpu_bf16=True,
+        with_classifier=True, md_weight=2.0, cpu_bf16=True,
         lr=3.5e-4, warmup_iters=50, schedule="cosine", milestones=(), epochs=6,
         ckpt_every=3, eval_every=6, log_every=5),
 }

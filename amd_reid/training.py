@@ -173,7 +173,7 @@ TARGET_PRESETS: dict[str, TargetConfig] = {
         depth=18, pretrained=False, pooling="avg", classifier="linear",
         ce_eps=0.1, triplet_weight=1.0, triplet_margin=0.3,
         lr=1e-3, weight_decay=5e-4, warmup_iters=50, schedule="cosine", milestones=(),
-        epochs=10, freeze_backbone_iters=0, amp=False,
+        epochs=18, freeze_backbone_iters=0, amp=False, cpu_bf16=True,
         ckpt_every=5, eval_every=5, log_every=5, eval_batch_size=64),
 }
 
