@@ -70,7 +70,7 @@ MASK_NORMS: tuple[str, ...] = ("none", "unit")
 def unit_masks(masks: torch.Tensor, p: torch.Tensor | float = 1.0) -> torch.Tensor:
     "Masks (..., h, w) divided by their p-mean, mean(A^p)^(1/p) = 1: scale gone, layout kept (not in the paper)."
     m = masks.float()
-    return (m / m.pow(p).mean((-2, -1), keepdim=True).pow(1.0 / p)).to(masks.dtype)
+    return (m / m.pow(p).mean((-2, -1), keepdim=True).pow(1.0 / p).clamp_min(1e-12)).to(masks.dtype)
 
 
 class AMDInterpreter(nn.Module):
