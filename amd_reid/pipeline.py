@@ -149,8 +149,9 @@ class Localisation:
 
 
 def split_localisation(data_root: Path, records, masks: torch.Tensor, names: Sequence[str],
-                       chunk: int = 128) -> Localisation | None:
-    "Per-attribute peak-hit rate and mass share of `masks` (n, M, h, w) against SynthMarket regions (None without)."
+                       chunk: int = 128, label: int | None = None) -> Localisation | None:
+    """Per-attribute peak-hit rate and mass share of `masks` (n, M, h, w) against SynthMarket regions (None without).
+    `label` (+1 or -1): score each attribute only on the images whose label is that (with it / without it)."""
     from amd_reid.synthmarket import load_regions
     if not (Path(data_root) / "regions").exists():
         return None
@@ -158,6 +159,9 @@ def split_localisation(data_root: Path, records, masks: torch.Tensor, names: Seq
     sums, map_sums, counts = 0.0, {k: 0.0 for k in maps}, 0.0
     for i in range(0, len(records), chunk):
         regions = torch.from_numpy(np.stack([load_regions(data_root, r.path) for r in records[i:i + chunk]]))
+        if label is not None:
+            keep = torch.tensor(np.stack([r.attrs for r in records[i:i + chunk]])) == label    # (chunk, M)
+            regions &= keep[..., None, None]
         sc = localisation_scores(masks[i:i + chunk], regions)
         n = sc["num_images"].astype(float)
         sums = sums + np.stack([sc[c] for c in cols], 1) * n[:, None]
