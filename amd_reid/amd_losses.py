@@ -12,7 +12,7 @@ from torch import Tensor
 
 # %% auto #0
 __all__ = ['pairwise_attr_distance', 'contributions', 'metric_distillation_loss', 'attribute_prior_terms', 'attribute_prior_loss',
-           'weighted_attribute_bce', 'region_cells', 'region_prior_loss']
+           'weighted_attribute_bce', 'region_cells', 'region_prior_loss', 'probe_evidence', 'evidence_prior_loss']
 
 # %% ../nbs/21_amd_losses.ipynb #a2b3c568
 def _fail(problem: str) -> None:
@@ -185,3 +185,24 @@ def region_prior_loss(masks: Tensor,  # (B, M, h, w) mask activations A_m > 0
     mass = masks.flatten(-2)
     outside = (mass * ~inside.flatten(-2)).sum(-1) / mass.sum(-1).clamp_min(1e-12)  # (B, M)
     return (outside * present).sum() / present.sum().clamp_min(1)
+
+# %% ../nbs/21_amd_losses.ipynb #ac795281
+def probe_evidence(cells: Tensor,  # (B, M, h, w) a probe's logit per cell
+                   ) -> Tensor:  # (B, M, h, w) >= 0, sums to 1 over the cells
+    "Where a cell-wise attribute probe sees the attribute: |logit - the image's median cell logit|, normalised."
+    dev = (cells - cells.flatten(-2).median(-1).values[..., None, None]).abs()
+    tot = dev.flatten(-2).sum(-1)[..., None, None]
+    return torch.where(tot > 0, dev / tot.clamp_min(1e-12), torch.full_like(dev, 1.0 / dev[0, 0].numel()))
+
+
+def evidence_prior_loss(masks: Tensor,  # (B, M, h, w) mask activations A_m > 0
+                        cells: Tensor,  # (B, M, h, w) the probe's logits per cell (detached here)
+                        ) -> Tensor:    # scalar
+    "Mean over images and attributes of KL(probe evidence || mask layout) over the cells."
+    if masks.shape != cells.shape or masks.dim() != 4:
+        _fail(f"masks and probe cells must both be (B, M, h, w), got {tuple(masks.shape)} and {tuple(cells.shape)}")
+    target = probe_evidence(cells.detach().float())
+    layout = masks.float().flatten(-2)
+    log_layout = (layout.clamp_min(1e-12) / layout.sum(-1, keepdim=True).clamp_min(1e-12)).log()
+    t = target.flatten(-2)
+    return (t * (t.clamp_min(1e-12).log() - log_layout)).sum(-1).mean()

@@ -80,7 +80,7 @@ class AMDInterpreter(nn.Module):
 
     def __init__(self, target: ReIDModel, num_attributes: int, pretrained: bool | str | Path = False,
                  with_classifier: bool = False, mid_channels: int = 256, init_from_target: bool = False,
-                 mask_norm: str = "none"):
+                 mask_norm: str = "none", attribute_probe: bool = False):
         super().__init__()
         if pretrained and init_from_target:
             raise ValueError("AMDInterpreter: choose one initialisation of the tail, `pretrained` (ImageNet or a "
@@ -99,6 +99,8 @@ class AMDInterpreter(nn.Module):
         if with_classifier:
             self.attr_tail = new_tail()
             self.attr_head = AttributeHead(C, num_attributes)
+        if attribute_probe:   # a linear attribute probe on T's own map: where T's features show each attribute
+            self.probe = nn.Conv2d(C, num_attributes, 1)
 
     def train(self, mode: bool = True) -> "AMDInterpreter":
         "Train the interpreter's own modules; the target always stays in eval mode (BN statistics frozen)."
@@ -125,12 +127,15 @@ class AMDInterpreter(nn.Module):
         return self.target.head.embed_masked(fmap, masks)               # T's head in eval mode
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        "Images (B, 3, H, W) -> dict(embed (B, C), attr_embed (B, M, C), masks (B, M, h, w), [attr_logits (B, M)])."
+        """Images (B, 3, H, W) -> dict(embed (B, C), attr_embed (B, M, C), masks (B, M, h, w), [attr_logits (B, M)],
+        [probe_cells (B, M, h, w): the attribute probe's logit per cell of T's map])."""
         x2, fmap, embed = self.target_forward(x)
         masks = mask_activation(self.mask_logits(x2))
         out = {"embed": embed, "attr_embed": self.attribute_embeddings(fmap, masks), "masks": masks}
         if self.with_classifier:
             out["attr_logits"] = self.attr_head(self.attr_tail(x2))
+        if hasattr(self, "probe"):
+            out["probe_cells"] = self.probe(fmap.float())
         return out
 
     def own_state_dict(self) -> "OrderedDict[str, torch.Tensor]":

@@ -17,8 +17,8 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from .amd_losses import (attribute_prior_loss, metric_distillation_loss, pairwise_attr_distance,
-                                 region_prior_loss, weighted_attribute_bce)
+from .amd_losses import (attribute_prior_loss, evidence_prior_loss, metric_distillation_loss,
+                                 pairwise_attr_distance, region_prior_loss, weighted_attribute_bce)
 from .attributes import colour_groups, positive_ratio
 from .checkpoint import (capture_rng_state, link_checkpoint, load_checkpoint, load_state_dict_strict,
                                  restore_rng_state, save_checkpoint)
@@ -62,6 +62,7 @@ class InterpreterConfig:
     apl_weight: float = 10.0
     colour_terms: bool = True         # APL's colour-group terms (Market's up* / down* colours)
     region_prior: float = 0.0         # weight of the localisation prior (not in the paper; needs SynthMarket's regions)
+    evidence_prior: float = 0.0       # weight of the evidence prior: masks toward a probe of T's map (not in the paper)
     bce_weight: float = 100.0         # attribute classification (only with the classifier)
     # optimisation
     lr: float = 1e-4
@@ -90,6 +91,7 @@ class InterpreterConfig:
         if self.epochs < 1: problems.append(f"epochs must be >= 1, got {self.epochs}")
         if self.mask_norm not in MASK_NORMS: problems.append(f"mask_norm must be one of {MASK_NORMS}, got {self.mask_norm!r}")
         if self.region_prior < 0: problems.append(f"region_prior must be >= 0, got {self.region_prior}")
+        if self.evidence_prior < 0: problems.append(f"evidence_prior must be >= 0, got {self.evidence_prior}")
         if self.region_prior > 0 and self.autoaugment:
             problems.append("region_prior needs autoaugment off (its geometric operations are not applied to regions)")
         if self.pretrained and self.init_from_target:
@@ -119,7 +121,7 @@ def interpreter_loss(out: dict[str, torch.Tensor], attrs: torch.Tensor, cfg: Int
                      pos_ratio: torch.Tensor | None = None,
                      regions: torch.Tensor | None = None,  # (B, M, H, W) bool, for the localisation prior
                      ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    "Total loss and its terms for one batch: dict(md, apl[, bce][, loc])."
+    "Total loss and its terms for one batch: dict(md, apl[, bce][, loc][, probe, evidence])."
     emb = out["embed"].float()                                               # (B, C)
     with torch.no_grad():
         dist = pairwise_attr_distance(emb[:, None])[..., 0]                  # (B, B) T's distances
@@ -135,13 +137,19 @@ def interpreter_loss(out: dict[str, torch.Tensor], attrs: torch.Tensor, cfg: Int
             raise ValueError("region_prior > 0 needs the batch's ground-truth regions")
         terms["loc"] = region_prior_loss(out["masks"].float(), regions)
         loss = loss + cfg.region_prior * terms["loc"]
+    if cfg.evidence_prior > 0:        # the probe learns the attributes; the masks follow where it sees them
+        cells = out["probe_cells"].float()
+        terms["probe"] = weighted_attribute_bce(cells.mean((2, 3)), attrs, pos_ratio)
+        terms["evidence"] = evidence_prior_loss(out["masks"].float(), cells)
+        loss = loss + terms["probe"] + cfg.evidence_prior * terms["evidence"]
     return loss, terms
 
 # %% ../nbs/23_interpreter_training.ipynb #bb883cc9
 def build_interpreter(target, cfg: InterpreterConfig, num_attributes: int, pretrained=None) -> AMDInterpreter:
     interp = AMDInterpreter(target, num_attributes, cfg.pretrained if pretrained is None else pretrained,
                             with_classifier=cfg.with_classifier, mid_channels=cfg.mid_channels,
-                            init_from_target=cfg.init_from_target, mask_norm=cfg.mask_norm)
+                            init_from_target=cfg.init_from_target, mask_norm=cfg.mask_norm,
+                            attribute_probe=cfg.evidence_prior > 0)
     interp.input_size = tuple(cfg.size)
     return interp
 
