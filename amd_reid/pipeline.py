@@ -25,6 +25,7 @@ from .datasets import data_fingerprint, fingerprint_changes, holdout_split, open
 from .data import build_test_loader
 from .explain import (ExplanationCache, build_cache, explain_pair, gradcam_distance, localisation_scores)
 from .explain_metrics import REFERENCE_ALPHAS, evaluate_explanations
+from .faithfulness import counterfactual_figure, footprint_figure, run_faithfulness, write_faithfulness
 from .interpreter_training import (INTERPRETER_PRESETS, check_interpreter_setup, load_interpreter,
                                            train_interpreter)
 from .mask_ablation import ABLATIONS, mask_ablation
@@ -35,7 +36,7 @@ from .training import TARGET_PRESETS, config_changes, describe_changes, load_tar
 __all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_synthmarket', 'ensure_target', 'ensure_interpreter',
            'check_same_data', 'ensure_cache', 'Localisation', 'split_localisation', 'gradcam_comparison',
            'probe_target', 'explained_vs_encoded', 'blind_spots', 'results_table', 'to_markdown', 'choose_alpha',
-           'run_pipeline', 'reweighting_table', 'write_figures']
+           'run_pipeline', 'reweighting_table', 'faithfulness_figures', 'write_figures']
 
 # %% ../nbs/35_pipeline.ipynb #95ee941c
 def _log(msg: str) -> None:
@@ -277,8 +278,10 @@ def blind_spots(qc: ExplanationCache, gc: ExplanationCache, probe_table: pd.Data
     return blind_spot_breakdown(D.permute(1, 2, 0), qa, ga, auc < threshold, valid)
 
 # %% ../nbs/35_pipeline.ipynb #0fcb7874
-def results_table(ev: dict, localisation: pd.DataFrame | None = None) -> pd.DataFrame:
-    "Table 1 layout (percent): rows target / interpreter; R1, R5, mAP, mINP, X-metrics, ADRE, localisation."
+def results_table(ev: dict, localisation: pd.DataFrame | None = None, faithfulness: pd.DataFrame | None = None
+                  ) -> pd.DataFrame:
+    """Table 1 layout (percent): rows target / interpreter; R1, R5, mAP, mINP, X-metrics, ADRE, localisation, and
+    the faithfulness suite's headline for AMD (`faithfulness`: its headline table, chapter 27)."""
     def retrieval(r):
         cmc = r["cmc"]
         return {"R1": 100 * cmc[0], "R5": 100 * cmc[min(5, len(cmc)) - 1], "mAP": 100 * r["mAP"], "mINP": 100 * r["mINP"]}
@@ -288,6 +291,11 @@ def results_table(ev: dict, localisation: pd.DataFrame | None = None) -> pd.Data
         grounded = localisation["num_images"] > 0
         expl["Loc. peak"] = 100 * float(localisation["peak_hit"][grounded].mean())
         expl["Loc. chance"] = 100 * float(localisation["chance_hit"][grounded].mean())
+    if faithfulness is not None and "amd" in faithfulness.index:
+        f = faithfulness.loc["amd"]
+        expl |= {"CF top-1": 100 * f["top1_agreement"], "CF rank corr": f["rank_corr"],
+                 "Footprint peak": 100 * f["footprint_peak_hit"], "Footprint chance": 100 * f["footprint_chance"],
+                 "Deletion AUC": f["deletion_auc"]}
     rows = {"Target": {**retrieval(ev["target"]), **{k: np.nan for k in expl}},
             "Interpreter": {**retrieval(ev["interpreter"]), **expl}}
     return pd.DataFrame(rows).T
@@ -320,6 +328,7 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
                  target_overrides: Sequence[str] = (), interpreter_overrides: Sequence[str] = (),
                  holdout: int = 0, progress: bool = True, make_figures: bool = True,
                  ablations: Sequence[str] = ABLATIONS[1:],  # mask ablations beside the interpreter's own masks; () skips
+                 faithfulness_pairs: int = 200,  # counterfactual pairs of the faithfulness suite (SynthMarket); 0 skips
                  ) -> dict:
     "Data -> target -> interpreter -> evaluation -> figures and Table 1 (see the stages above)."
     t_start, data, out, figures = time.perf_counter(), Path(data), Path(out), Path(figures)
@@ -385,7 +394,12 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
                                            reweight_alphas=REFERENCE_ALPHAS, g_pred_attrs=vgc.attr_logits,
                                            progress=False)
             alpha = {mode: choose_alpha(ev_val, mode) for mode in ev_val["reweight"]}  # one alpha per mode
-        table = results_table(ev, None if loc is None else loc.table)
+        faith = None
+        if faithfulness_pairs and (data / "synthmarket.json").is_file():   # counterfactuals: SynthMarket only
+            t_f = time.perf_counter()
+            faith = run_faithfulness(target, interp, data, n_pairs=faithfulness_pairs, seed=0, progress=progress)
+            timings["faithfulness"] = time.perf_counter() - t_f
+        table = results_table(ev, None if loc is None else loc.table, None if faith is None else faith[2].headline)
         versus = gradcam_comparison(data, ds, interp, qc, gc)
         probe = probe_target(target, ds, loc, tuple(interp.input_size), out / "cache" / "target_probe.pt", target_ckpt,
                              progress=progress) if loc is not None else None
@@ -416,12 +430,17 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
             atomic_write(figures / "localisation_vs_gradcam.csv", lambda f: f.write(versus.round(4).to_csv()), "w")
         written = write_figures(ds, target, interp, qc, gc, ev, table, loc, out, figures, alpha, versus, probe,
                                 blind) if make_figures else []
+        if faith is not None:
+            write_faithfulness(faith[2], figures)
+            if make_figures:
+                written += faithfulness_figures(*faith, figures)
         timings["figures"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - t_start
         peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
         summary = {"table": table.round(2).to_dict(orient="index"), "alpha_validation": alpha,
                    "reweighting": reweight.round(3).to_dict(orient="index"),
                    "blind_spots": None if blind is None else {k: round(v, 2) for k, v in blind[1].items()},
+                   "faithfulness": None if faith is None else faith[2].headline.round(4).to_dict(orient="index"),
                    "mask_ablation": None if ablation is None else ablation.round(2).to_dict(orient="index"),
                    "timings_s": {k: round(v, 1) for k, v in timings.items()}, "peak_memory_gb": round(peak_gb, 2),
                    "figures": [str(p) for p in written], "data": str(data), "run": str(out),
@@ -432,7 +451,8 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
         _log(f"done in {timings['total']:.0f} s (peak memory {peak_gb:.2f} GB); figures and tables in {figures}/")
         return {"table": table, "evaluation": ev, "localisation": None if loc is None else loc.table,
                 "gradcam": versus, "probe": None if probe is None else probe[1], "blind_spots": blind,
-                "mask_ablation": ablation, "alpha": alpha, "reweighting": reweight, "summary": summary}
+                "mask_ablation": ablation, "alpha": alpha, "reweighting": reweight, "summary": summary,
+                "faithfulness": None if faith is None else faith[2]}
 
 # %% ../nbs/35_pipeline.ipynb #af92ad38
 def reweighting_table(ev: dict, alpha_val: dict[str, float] | None = None) -> pd.DataFrame:
@@ -451,6 +471,21 @@ def reweighting_table(ev: dict, alpha_val: dict[str, float] | None = None) -> pd
                     "R1 at validation alpha": 100 * sweep[a]["cmc"][0]}
         rows[mode] = row
     return pd.DataFrame(rows).T
+
+# %% ../nbs/35_pipeline.ipynb #04d8044c
+def faithfulness_figures(view, explanations: dict, report, figures: Path) -> list[Path]:
+    "figures/counterfactual_pair and figures/footprints (PNG and SVG)."
+    from amd_reid import figures as F
+    cs = view.cs
+    pair = int(view.diff.sum(1).argmax())                              # the pair with most differing attributes
+    written = F.save_figure(counterfactual_figure(view, explanations["amd"], pair), figures / "counterfactual_pair")
+    strongest = report.effects["mean_effect"].dropna().sort_values(ascending=False).index[:4]
+    rows = []
+    for name in strongest:
+        k = np.flatnonzero(cs.attribute == list(cs.names).index(name))
+        rows.append(int(k[np.argmax(view.effect[k].numpy())]))
+    shown = {k: e for k, e in explanations.items() if k in ("amd", "gradcam", "region") or k.startswith("amd")}
+    return written + F.save_figure(footprint_figure(view, shown, rows), figures / "footprints")
 
 # %% ../nbs/35_pipeline.ipynb #778626eb
 def write_figures(ds, target, interp, qc, gc, ev, table, loc: Localisation | None, out: Path, figures: Path,
