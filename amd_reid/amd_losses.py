@@ -11,8 +11,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['pairwise_attr_distance', 'contributions', 'metric_distillation_loss', 'attribute_prior_terms', 'attribute_prior_loss',
-           'weighted_attribute_bce', 'region_cells', 'region_prior_loss', 'probe_evidence', 'evidence_prior_loss']
+__all__ = ['LAYOUT_BANDS', 'pairwise_attr_distance', 'contributions', 'metric_distillation_loss', 'attribute_prior_terms',
+           'attribute_prior_loss', 'weighted_attribute_bce', 'region_cells', 'region_prior_loss', 'probe_evidence',
+           'evidence_prior_loss', 'layout_band', 'layout_prior_map', 'layout_prior_loss']
 
 # %% ../nbs/21_amd_losses.ipynb #a2b3c568
 def _fail(problem: str) -> None:
@@ -195,14 +196,63 @@ def probe_evidence(cells: Tensor,  # (B, M, h, w) a probe's logit per cell
     return torch.where(tot > 0, dev / tot.clamp_min(1e-12), torch.full_like(dev, 1.0 / dev[0, 0].numel()))
 
 
+def _kl_to_layout(target: Tensor, masks: Tensor) -> Tensor:
+    "Mean over (B, M) of KL(target || masks normalised over the cells); target (B or 1, M, h, w) sums to 1."
+    layout = masks.float().flatten(-2)
+    log_layout = (layout.clamp_min(1e-12) / layout.sum(-1, keepdim=True).clamp_min(1e-12)).log()
+    t = target.flatten(-2).expand_as(log_layout)
+    return (t * (t.clamp_min(1e-12).log() - log_layout)).sum(-1).mean()
+
+
 def evidence_prior_loss(masks: Tensor,  # (B, M, h, w) mask activations A_m > 0
                         cells: Tensor,  # (B, M, h, w) the probe's logits per cell (detached here)
                         ) -> Tensor:    # scalar
     "Mean over images and attributes of KL(probe evidence || mask layout) over the cells."
     if masks.shape != cells.shape or masks.dim() != 4:
         _fail(f"masks and probe cells must both be (B, M, h, w), got {tuple(masks.shape)} and {tuple(cells.shape)}")
-    target = probe_evidence(cells.detach().float())
-    layout = masks.float().flatten(-2)
-    log_layout = (layout.clamp_min(1e-12) / layout.sum(-1, keepdim=True).clamp_min(1e-12)).log()
-    t = target.flatten(-2)
-    return (t * (t.clamp_min(1e-12).log() - log_layout)).sum(-1).mean()
+    return _kl_to_layout(probe_evidence(cells.detach().float()), masks)
+
+# %% ../nbs/21_amd_losses.ipynb #cf7dbf9b
+LAYOUT_BANDS: dict[str, tuple[float, float]] = {   # attribute -> (top, bottom) of its band, fractions of the height
+    "hat": (0.0, 0.22), "hair": (0.0, 0.3), "gender": (0.0, 1.0),
+    "backpack": (0.15, 0.55), "up": (0.15, 0.55), "top": (0.15, 0.55),      # Duke's `top`: upper-body length
+    "bag": (0.35, 0.7), "handbag": (0.4, 0.75),
+    "down": (0.45, 0.9), "clothes": (0.45, 0.9), "boots": (0.75, 1.0), "shoes": (0.8, 1.0),
+}
+
+
+def layout_band(name: str) -> tuple[float, float]:
+    "The band of attribute `name`: its own entry, else upper-body colours (up*) and lower-body colours (down*)."
+    if name in LAYOUT_BANDS:
+        return LAYOUT_BANDS[name]
+    if name.startswith("up"):
+        return LAYOUT_BANDS["up"]
+    if name.startswith("down"):
+        return LAYOUT_BANDS["down"]
+    _fail(f"no layout band for attribute {name!r}: add it to LAYOUT_BANDS (known: {sorted(LAYOUT_BANDS)}, "
+          f"up*, down*)")
+
+
+def layout_prior_map(names, size: tuple[int, int]) -> Tensor:
+    "(M, h, w) >= 0, sums to 1 per attribute: uniform over the rows whose centre lies in the attribute's band."
+    h, w = size
+    centre = (torch.arange(h, dtype=torch.float32) + 0.5) / h
+    rows = []
+    for n in names:
+        top, bottom = layout_band(n)
+        inside = ((centre >= top) & (centre <= bottom)).float()
+        if not inside.any():                                        # a band thinner than a row: its nearest row
+            inside[int(((centre - (top + bottom) / 2).abs()).argmin())] = 1.0
+        rows.append(inside[:, None].expand(h, w))
+    prior = torch.stack(rows)
+    return prior / prior.flatten(1).sum(1)[:, None, None]
+
+
+def layout_prior_loss(masks: Tensor,  # (B, M, h, w) mask activations A_m > 0
+                      prior: Tensor,  # (M, h, w) from layout_prior_map
+                      ) -> Tensor:    # scalar
+    "Mean over images and attributes of KL(the attribute's band || the mask's layout)."
+    if masks.dim() != 4 or prior.shape != masks.shape[1:]:
+        _fail(f"masks (B, M, h, w) and a layout prior (M, h, w) must agree, got {tuple(masks.shape)} and "
+              f"{tuple(prior.shape)}")
+    return _kl_to_layout(prior[None].to(masks.device), masks)

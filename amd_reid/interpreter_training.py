@@ -17,8 +17,9 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from .amd_losses import (attribute_prior_loss, evidence_prior_loss, metric_distillation_loss,
-                                 pairwise_attr_distance, region_prior_loss, weighted_attribute_bce)
+from .amd_losses import (attribute_prior_loss, evidence_prior_loss, layout_prior_loss, layout_prior_map,
+                                 metric_distillation_loss, pairwise_attr_distance, region_prior_loss,
+                                 weighted_attribute_bce)
 from .attributes import colour_groups, positive_ratio
 from .checkpoint import (capture_rng_state, link_checkpoint, load_checkpoint, load_state_dict_strict,
                                  restore_rng_state, save_checkpoint)
@@ -63,6 +64,7 @@ class InterpreterConfig:
     colour_terms: bool = True         # APL's colour-group terms (Market's up* / down* colours)
     region_prior: float = 0.0         # weight of the localisation prior (not in the paper; needs SynthMarket's regions)
     evidence_prior: float = 0.0       # weight of the evidence prior: masks toward a probe of T's map (not in the paper)
+    layout_prior: float = 0.0         # weight of the layout prior: masks toward their attribute's body band (not in the paper)
     bce_weight: float = 100.0         # attribute classification (only with the classifier)
     # optimisation
     lr: float = 1e-4
@@ -92,6 +94,7 @@ class InterpreterConfig:
         if self.mask_norm not in MASK_NORMS: problems.append(f"mask_norm must be one of {MASK_NORMS}, got {self.mask_norm!r}")
         if self.region_prior < 0: problems.append(f"region_prior must be >= 0, got {self.region_prior}")
         if self.evidence_prior < 0: problems.append(f"evidence_prior must be >= 0, got {self.evidence_prior}")
+        if self.layout_prior < 0: problems.append(f"layout_prior must be >= 0, got {self.layout_prior}")
         if self.region_prior > 0 and self.autoaugment:
             problems.append("region_prior needs autoaugment off (its geometric operations are not applied to regions)")
         if self.pretrained and self.init_from_target:
@@ -120,8 +123,9 @@ def interpreter_loss(out: dict[str, torch.Tensor], attrs: torch.Tensor, cfg: Int
                      groups: dict[str, list[int]] | None = None,
                      pos_ratio: torch.Tensor | None = None,
                      regions: torch.Tensor | None = None,  # (B, M, H, W) bool, for the localisation prior
+                     layout: torch.Tensor | None = None,   # (M, h, w) layout_prior_map, for the layout prior
                      ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    "Total loss and its terms for one batch: dict(md, apl[, bce][, loc][, probe, evidence])."
+    "Total loss and its terms for one batch: dict(md, apl[, bce][, loc][, probe, evidence][, layout])."
     emb = out["embed"].float()                                               # (B, C)
     with torch.no_grad():
         dist = pairwise_attr_distance(emb[:, None])[..., 0]                  # (B, B) T's distances
@@ -142,6 +146,11 @@ def interpreter_loss(out: dict[str, torch.Tensor], attrs: torch.Tensor, cfg: Int
         terms["probe"] = weighted_attribute_bce(cells.mean((2, 3)), attrs, pos_ratio)
         terms["evidence"] = evidence_prior_loss(out["masks"].float(), cells)
         loss = loss + terms["probe"] + cfg.evidence_prior * terms["evidence"]
+    if cfg.layout_prior > 0:
+        if layout is None:
+            raise ValueError("layout_prior > 0 needs the layout map (amd_losses.layout_prior_map of the attribute names)")
+        terms["layout"] = layout_prior_loss(out["masks"].float(), layout)
+        loss = loss + cfg.layout_prior * terms["layout"]
     return loss, terms
 
 # %% ../nbs/23_interpreter_training.ipynb #bb883cc9
@@ -327,7 +336,7 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
         if world > 1 else interp
     log = _MetricsLog(out_dir / "metrics.jsonl", keep_until=it if resume else None) if main else None
     bar = tqdm(total=total_iters, initial=it, disable=not (progress and main), desc="interpreter", unit="it")
-    window, t_start = [], time.perf_counter()
+    window, t_start, layout = [], time.perf_counter(), None
 
     def save(epoch):
         rng = capture_rng_state()
@@ -356,7 +365,9 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
             with autocast_context(device, amp_dtype):
                 out = net(imgs)
             regions = batch["regions"].to(device, non_blocking=True) if reader is not None else None  # (B, M, H, W)
-            loss, terms = interpreter_loss(out, attrs, cfg, groups, pos_ratio, regions)
+            if cfg.layout_prior > 0 and layout is None:                    # the bands over T's cells, once
+                layout = layout_prior_map(names, tuple(out["masks"].shape[-2:])).to(device)
+            loss, terms = interpreter_loss(out, attrs, cfg, groups, pos_ratio, regions, layout)
             values = _loss_values(loss, terms, world)         # the same on every process: all stop together
             _stop_if_non_finite(values, ["loss", *terms], log, bar, it, epoch, lr, last, ckpt_it)
             optimizer.zero_grad(set_to_none=True)
