@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from .metrics import evaluate_rank, same_identity_and_camera
+from .threads import set_cpu_threads
 
 # %% auto #0
 __all__ = ['REFERENCE_ALPHAS', 'explanation_metrics', 'adre', 'evaluate_explanations']
@@ -358,7 +359,7 @@ def evaluate_explanations(q_attr_emb,  # (n, M, d) query attribute embeddings f_
                           overflow: float = 2.0,  # N_d = 0 pairs: p_m > overflow/M is a miss
                           block_pairs: int = 8192,  # pairs per work item of the statistics
                           pairs: str = "protocol",  # 'protocol' (Market-kept pairs) or 'all' (as the reference)
-                          threads: int | None = None,  # worker threads (default: torch.get_num_threads())
+                          threads: int | None = None,  # worker threads (default: torch's, as `set_cpu_threads` sets them)
                           device=None,  # where the distances are computed (default: q_attr_emb's device)
                           progress: bool = True,
                          ) -> dict:
@@ -377,7 +378,7 @@ def evaluate_explanations(q_attr_emb,  # (n, M, d) query attribute embeddings f_
                           adre_sum=0.0, ranks=ranks, modes=modes, alphas=alphas, max_rank=max_rank,
                           overflow=overflow, block_pairs=block_pairs, gallery_block=gallery_block,
                           protocol=pairs == "protocol", has_match=_has_match(x.qp, x.qc, x.gp, x.gc),
-                          torch_threads=torch.get_num_threads(),
+                          torch_threads=set_cpu_threads(),
                           timing=dict(distances=0.0, explanation=0.0, ranking=0.0))
     t0 = time.perf_counter()
     x.g_sq, x.ge_sq = _sq_norms(x.ga_e, x.device), _sq_norms(x.ge, x.device)  # (m, M), (m,)

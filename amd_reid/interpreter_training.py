@@ -28,6 +28,7 @@ from .datasets import (ImageRecord, ReIDFolder, data_fingerprint, holdout_split,
                                parse_market_name)
 from .interpreter import MASK_NORMS, AMDInterpreter, load_fastreid_interpreter
 from .synthmarket import RegionReader, has_regions
+from .threads import set_cpu_threads
 from .training import (TargetConfig, TARGET_PRESETS, autocast_context, _check_out_dir, _check_resumable, _distributed,
                                _grad_scaler, _holding, _loss_values, _MetricsLog, _open_out_dir, _read_checkpoint,
                                _stop_if_non_finite, _default_device, _run_precision, build_target, load_target,
@@ -281,6 +282,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     """Train an interpreter for the target in `target_ckpt` on the Market-format folder `data_root`, writing
     checkpoints and logs to `out_dir`; returns the interpreter (eval mode) and a dict of results. Under `torchrun`,
     every process calls it; `resume=True` continues `out_dir/last.pt`."""
+    set_cpu_threads()                               # $AMD_REID_THREADS, else one thread per core (04_threads)
     with _distributed(device) as (rank, world, device), _holding(out_dir, rank, world):
         return _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world, device, progress,
                                   evaluate)

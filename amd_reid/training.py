@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from .checkpoint import (FolderInUseError, atomic_write, capture_rng_state, folder_lock, link_checkpoint,
                                  load_checkpoint, load_state_dict_strict, restore_rng_state, save_checkpoint)
 from .data import build_test_loader, build_train_loader
+from .threads import set_cpu_threads
 from .datasets import ImageRecord, data_fingerprint, fingerprint_changes, holdout_split, open_dataset
 from .backbones import STEM_POOLS
 from .heads import ReIDModel, build_reid_model
@@ -444,6 +445,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
     """Train the target on the Market-format folder `data_root`, writing checkpoints and logs to `out_dir`.
     Returns the trained model (eval mode) and a dict of results (final `metrics`, eval `history`, timings;
     complete on rank 0). Under `torchrun`, every process calls it; `resume=True` continues `out_dir/last.pt`."""
+    set_cpu_threads()                               # $AMD_REID_THREADS, else one thread per core (04_threads)
     with _distributed(device) as (rank, world, device), _holding(out_dir, rank, world):
         return _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress)
 
