@@ -348,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `amd-reid` console command."
     from amd_reid.threads import set_cpu_threads
-    try:                                 # before anything imports torch: idle OpenMP threads must sleep (04_threads)
+    try:                                 # before anything imports torch: idle OpenMP threads must sleep (09_threads)
         set_cpu_threads()
     except ValueError as e:              # a wrong AMD_REID_THREADS
         print(f"amd-reid: error: {e}", file=sys.stderr)

@@ -282,7 +282,7 @@ def train_interpreter(cfg: InterpreterConfig, target_ckpt: str | Path, data_root
     """Train an interpreter for the target in `target_ckpt` on the Market-format folder `data_root`, writing
     checkpoints and logs to `out_dir`; returns the interpreter (eval mode) and a dict of results. Under `torchrun`,
     every process calls it; `resume=True` continues `out_dir/last.pt`."""
-    set_cpu_threads()                               # $AMD_REID_THREADS, else one thread per core (04_threads)
+    set_cpu_threads()                               # $AMD_REID_THREADS, else one thread per core (09_threads)
     with _distributed(device) as (rank, world, device), _holding(out_dir, rank, world):
         return _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world, device, progress,
                                   evaluate)

@@ -445,7 +445,7 @@ def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, 
     """Train the target on the Market-format folder `data_root`, writing checkpoints and logs to `out_dir`.
     Returns the trained model (eval mode) and a dict of results (final `metrics`, eval `history`, timings;
     complete on rank 0). Under `torchrun`, every process calls it; `resume=True` continues `out_dir/last.pt`."""
-    set_cpu_threads()                               # $AMD_REID_THREADS, else one thread per core (04_threads)
+    set_cpu_threads()                               # $AMD_REID_THREADS, else one thread per core (09_threads)
     with _distributed(device) as (rank, world, device), _holding(out_dir, rank, world):
         return _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress)
 
