@@ -118,11 +118,12 @@ REAL_DATA_SOURCES = {"market_attribute.mat": "https://github.com/vana77/Market-1
 
 def real_attribute_file(name: str, quiet: bool = False) -> Path | None:
     """The real attribute file `name` (market_attribute.mat, duke_attribute.mat): in $AMD_REID_DATA, else in
-    shared/data beside the repository (../shared/data from its root); None, saying where to get it, if neither has it."""
+    shared/data beside the repository (../shared/data from its root, as CI has it); None, saying where to get it, if neither has it."""
     import os
     env = os.environ.get("AMD_REID_DATA")
     here = Path.cwd().resolve()
-    places = ([Path(env)] if env else []) + [p / "shared" / "data" for p in [here, *here.parents][:4]]
+    root = next((p for p in [here, *here.parents] if (p / "settings.ini").is_file()), here)   # the repository
+    places = ([Path(env)] if env else []) + [root.parent / "shared" / "data"]
     for place in places:
         if (place / name).is_file():
             return place / name

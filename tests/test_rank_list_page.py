@@ -22,13 +22,16 @@ except ImportError:  # pragma: no cover - depends on the environment
 @pytest.fixture(scope="module")
 def page_file(tiny_run, tmp_path_factory) -> tuple[Path, object]:
     from amd_reid.cli import main
+    from amd_reid import Explainer
     out = tmp_path_factory.mktemp("rank_list") / "rank_list"
-    query = sorted((tiny_run["data"] / "query").glob("*.jpg"))[0]
+    ex = Explainer(tiny_run["ckpt"])
+    gallery = ex.gallery(tiny_run["data"] / "bounding_box_test")
+    queries = sorted((tiny_run["data"] / "query").glob("*.jpg"))   # one with a wrong image above its match, if any
+    query = next((q for q in queries if ex.rank_list(q, gallery, k=6).nearer(0)), queries[0])
     code = main(["rank-list", str(query), str(tiny_run["data"] / "bounding_box_test"), "--ckpt", str(tiny_run["ckpt"]),
                  "-k", "6", "--out", str(out)])
     assert code == 0
-    from amd_reid import Explainer
-    rl = Explainer(tiny_run["ckpt"]).rank_list(query, tiny_run["data"] / "bounding_box_test", k=6)
+    rl = ex.rank_list(query, gallery, k=6)
     return out.with_suffix(".html"), rl
 
 
