@@ -9,6 +9,7 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
+from typing import Sequence
 
 # %% auto #0
 __all__ = ['QUICK_TARGET', 'QUICK_INTERPRETER', 'cmd_stats', 'cmd_synth', 'cmd_train_target', 'cmd_train_interpreter',
@@ -231,7 +232,8 @@ QUICK_INTERPRETER = ("epochs=2", "eval_every=2", "ckpt_every=2")
 
 
 def quick_look(data: str | Path = "data/SynthMarket-small", out: str | Path = "runs/quick", seed: int = 0,
-               device=None, k: int = 8) -> dict:
+               device=None, k: int = 8, synth: str = "small", target_overrides: Sequence[str] = QUICK_TARGET,
+               interpreter_overrides: Sequence[str] = QUICK_INTERPRETER) -> dict:
     """A first look in a few minutes: SynthMarket small, a target and an interpreter trained briefly (`QUICK_TARGET`,
     `QUICK_INTERPRETER`: lower numbers than the full demo's), then the pair explanation and the rank list of a query
     whose rank-1 is wrong, written to `out` (pair.png, rank_list.png, rank_list.html). Reuses what is there."""
@@ -247,13 +249,13 @@ def quick_look(data: str | Path = "data/SynthMarket-small", out: str | Path = "r
     from amd_reid.training import TARGET_PRESETS
     t_start, data, out = time.perf_counter(), Path(data), Path(out)
     print(f"[1/4] data: {data}", flush=True)
-    ensure_synthmarket(data, "small", seed)
+    ensure_synthmarket(data, synth, seed)
     ds = open_dataset(data)
-    tcfg = TARGET_PRESETS["cpu_synth_r18"].with_overrides(list(QUICK_TARGET))
-    icfg = INTERPRETER_PRESETS["cpu_synth_r18"].with_overrides(list(QUICK_INTERPRETER))
-    print(f"[2/4] target: cpu_synth_r18 with {', '.join(QUICK_TARGET)}", flush=True)
+    tcfg = TARGET_PRESETS["cpu_synth_r18"].with_overrides(list(target_overrides))
+    icfg = INTERPRETER_PRESETS["cpu_synth_r18"].with_overrides(list(interpreter_overrides))
+    print(f"[2/4] target: cpu_synth_r18 with {', '.join(target_overrides)}", flush=True)
     _, target_ckpt, _ = ensure_target(tcfg, data, out / "target", device)
-    print(f"[3/4] interpreter: cpu_synth_r18 with {', '.join(QUICK_INTERPRETER)}", flush=True)
+    print(f"[3/4] interpreter: cpu_synth_r18 with {', '.join(interpreter_overrides)}", flush=True)
     _, interp_ckpt, _, _ = ensure_interpreter(icfg, target_ckpt, data, out / "interpreter", device)
     print("[4/4] explanations", flush=True)
     ex = Explainer(interp_ckpt, device=device)
