@@ -462,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     return _run_command(args)
 
 
+
 def _run_command(args) -> int:
     "Run a parsed command; user errors become one line and exit code 2, an interruption exit code 130."
     try:
@@ -502,3 +503,7 @@ def _is_user_error(e: BaseException) -> bool:
         if module in sys.modules:                          # loaded if the error can come from there
             user += (getattr(sys.modules[module], error),)
     return isinstance(e, user)
+
+
+if __name__ == "__main__":                                   # python -m amd_reid.cli ...
+    sys.exit(main())
