@@ -13,9 +13,16 @@ TORCH_SPEC ?= torch==2.9.1 torchvision==0.24.1
 else
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 endif
-NBDEV_FLAGS ?=
+# the real attribute files (market_attribute.mat, duke_attribute.mat) are not in the repository: looked for in
+# $AMD_REID_DATA, else ../shared/data beside the clone (as CI has it); the notebook cells flagged `realdata` run
+# only when they are found. FLAGS: more test flags to run (e.g. FLAGS=slow)
+AMD_REID_DATA ?= $(abspath ../shared/data)
+export AMD_REID_DATA
+REAL_DATA := $(if $(wildcard $(AMD_REID_DATA)/market_attribute.mat),realdata,)
+FLAGS ?=
+NBDEV_FLAGS ?= $(if $(strip $(REAL_DATA) $(FLAGS)),--flags "$(strip $(REAL_DATA) $(FLAGS))",)
 
-.PHONY: demo test venv sync lint-nbs export clean-nbs readme bench browser-test
+.PHONY: demo quick test venv sync lint-nbs export clean-nbs readme bench browser-test
 
 $(BIN)/.installed: setup.py settings.ini
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,10 +37,17 @@ venv: $(BIN)/.installed
 demo: venv
 	$(BIN)/amd-reid demo
 
+## a first look in a few minutes (shorter training, lower numbers): a pair explanation and a rank list in runs/quick/
+quick: venv
+	$(BIN)/amd-reid demo --quick
+
 ## every test
 # every temporary file of the run (toy data sets, checkpoints, figures) goes to one folder,
 # removed when the run ends, passed or failed
 test: venv
+	@test -n "$(REAL_DATA)" || echo "note: market_attribute.mat not in $(AMD_REID_DATA): the notebook cells that read \
+	the real attribute files are skipped (get them from https://github.com/vana77/Market-1501_Attribute and \
+	https://github.com/vana77/DukeMTMC-attribute; set AMD_REID_DATA to their folder)"
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && export TMPDIR="$$tmp" && set -x && \
 	$(BIN)/python .ci/check_sync.py && \
 	$(BIN)/nbdev_test --n_workers 2 --timing $(NBDEV_FLAGS) && \

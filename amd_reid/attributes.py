@@ -14,8 +14,9 @@ import scipy.io as sio
 
 # %% auto #0
 __all__ = ['MARKET_ATTRIBUTES', 'MARKET_FIELDS', 'DUKE_ATTRIBUTES', 'DUKE_FIELDS', 'ATTRIBUTE_MEANING', 'AGE_CLASSES',
-           'describe_attribute', 'colour_groups', 'read_attribute_splits', 'code_attributes', 'load_market_attributes',
-           'load_market_age', 'positive_ratio', 'load_duke_attributes', 'write_attribute_mat']
+           'REAL_DATA_SOURCES', 'describe_attribute', 'colour_groups', 'read_attribute_splits', 'real_attribute_file',
+           'code_attributes', 'load_market_attributes', 'load_market_age', 'positive_ratio', 'load_duke_attributes',
+           'write_attribute_mat']
 
 # %% ../nbs/00_attributes.ipynb #962c7833
 MARKET_ATTRIBUTES: tuple[str, ...] = (
@@ -109,6 +110,27 @@ def read_attribute_splits(path: str | Path, key: str, fields: tuple[str, ...],
         df.attrs["source"] = str(path)
         out[split] = df
     return out
+
+# %% ../nbs/00_attributes.ipynb #f03b4d0a
+REAL_DATA_SOURCES = {"market_attribute.mat": "https://github.com/vana77/Market-1501_Attribute",
+                     "duke_attribute.mat": "https://github.com/vana77/DukeMTMC-attribute"}
+
+
+def real_attribute_file(name: str, quiet: bool = False) -> Path | None:
+    """The real attribute file `name` (market_attribute.mat, duke_attribute.mat): in $AMD_REID_DATA, else in
+    shared/data beside the repository (../shared/data from its root, as CI has it); None, saying where to get it, if neither has it."""
+    import os
+    env = os.environ.get("AMD_REID_DATA")
+    here = Path.cwd().resolve()
+    root = next((p for p in [here, *here.parents] if (p / "settings.ini").is_file()), here)   # the repository
+    places = ([Path(env)] if env else []) + [root.parent / "shared" / "data"]
+    for place in places:
+        if (place / name).is_file():
+            return place / name
+    if not quiet:
+        print(f"{name} not found (looked in {', '.join(map(str, places))}): the cells that read it are skipped. "
+              f"Get it from {REAL_DATA_SOURCES.get(name, 'its data set')} and set AMD_REID_DATA to its folder")
+    return None
 
 # %% ../nbs/00_attributes.ipynb #d12214aa
 def code_attributes(raw: pd.DataFrame, names: tuple[str, ...], source: str = "") -> pd.DataFrame:

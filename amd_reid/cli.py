@@ -9,10 +9,12 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
+from typing import Sequence
 
 # %% auto #0
-__all__ = ['cmd_stats', 'cmd_synth', 'cmd_train_target', 'cmd_train_interpreter', 'cmd_explain', 'cmd_evaluate',
-           'cmd_import_target', 'cmd_demo', 'cmd_reproduce', 'build_parser', 'main']
+__all__ = ['QUICK_TARGET', 'QUICK_INTERPRETER', 'cmd_stats', 'cmd_synth', 'cmd_train_target', 'cmd_train_interpreter',
+           'cmd_explain', 'print_rank_list', 'cmd_rank_list', 'cmd_evaluate', 'cmd_import_target', 'cmd_demo',
+           'quick_look', 'cmd_reproduce', 'build_parser', 'main']
 
 # %% ../nbs/40_cli.ipynb #32711850
 def _dataset(path: str | Path, name: str = "auto"):
@@ -70,16 +72,14 @@ def cmd_train_interpreter(args) -> int:
 
 def cmd_explain(args) -> int:
     "Explain the target's distance between two images with a trained interpreter."
-    from amd_reid.explain import explain_pair
-    from amd_reid.figures import pair_explanation_figure, save_figure
-    from amd_reid.interpreter_training import open_interpreter
+    from amd_reid.explainer import Explainer
     out = _figure_path(args.out, args.overwrite)                  # checked before any work
     if args.top < 1:
         raise ValueError(f"--top must be at least 1, got {args.top}")
-    interp, info = open_interpreter(args.ckpt, args.device, pooling=args.pooling)   # ours, or the authors' release
+    explainer = Explainer(args.ckpt, device=args.device, pooling=args.pooling)   # ours, or the authors' release
     with warnings.catch_warnings(record=True) as caught:            # a stretched image: one line, not a traceback
         warnings.simplefilter("always")
-        ex = explain_pair(None, interp, args.image_a, args.image_b, names=_attribute_names(interp, info, args.ckpt))
+        ex = explainer(args.image_a, args.image_b)
     for w in caught:
         print(f"amd-reid explain: warning: {w.message}", file=sys.stderr)
     print(f"distance d = {ex.d:.4f}, reconstruction d_hat = {ex.d_hat:.4f} "
@@ -91,21 +91,49 @@ def cmd_explain(args) -> int:
     print(f"top {args.top} attributes (share of the distance):")
     for name, p in ex.top(args.top):
         print(f"  {name:<12s} {100 * p:5.1f}%")
-    paths = save_figure(pair_explanation_figure(ex, k=min(3, args.top)), out.with_suffix(""), formats=(out.suffix[1:],))
-    print(f"figure written to {paths[0]}")
+    print(f"figure written to {ex.save(out, k=min(3, args.top))}")
     return 0
 
 
-def _attribute_names(interp, info: dict, ckpt: str) -> tuple[str, ...]:
-    "The attribute names of an interpreter: its checkpoint's, else (the authors' release) Market's 26 or Duke's 23."
-    from amd_reid.attributes import DUKE_ATTRIBUTES, MARKET_ATTRIBUTES
-    if info["attribute_names"] is not None:
-        return tuple(info["attribute_names"])
-    known = {len(MARKET_ATTRIBUTES): MARKET_ATTRIBUTES, len(DUKE_ATTRIBUTES): DUKE_ATTRIBUTES}
-    if interp.num_attributes not in known:
-        raise ValueError(f"{ckpt}: explains {interp.num_attributes} attributes, neither Market-1501's "
-                         f"{len(MARKET_ATTRIBUTES)} nor DukeMTMC-reID's {len(DUKE_ATTRIBUTES)}: their names are unknown")
-    return tuple(known[interp.num_attributes])
+def _rank_list_paths(name: str, overwrite: bool) -> tuple[Path, Path]:
+    "The two files `rank-list` writes: NAME.png and NAME.html (`--out` with either suffix, or none)."
+    out = _output_path(name, overwrite, ("png", "html"), "the rank list", "rank_list")
+    png, page = out.with_suffix(".png"), out.with_suffix(".html")
+    for f in (png, page):
+        if f.exists() and not overwrite:
+            raise FileExistsError(f"--out {name}: {f} exists; choose another name or pass --overwrite")
+    return png, page
+
+
+def print_rank_list(rl, top: int = 3) -> None:
+    "The rank list as text: one line per item, and what made each wrong item above the true match nearer."
+    print(rl.summary())
+    for i in range(rl.k):
+        mark = "?" if rl.correct is None else ("match" if rl.correct[i] else "wrong")
+        tops = ", ".join(f"{n} {100 * p:.0f}%" for n, p in rl.top(i, top))
+        print(f"  {i + 1:>3d}. d = {rl.distances[i]:.3f}  {mark:<5s}  top: {tops}")
+        near = rl.nearer(i, 4)
+        if near:
+            print("       nearer than the true match in: " + ", ".join(f"{n} ({a:.2f} < {b:.2f})" for n, a, b in near))
+
+
+def cmd_rank_list(args) -> int:
+    "Explain a query's top-k gallery: a figure (.png) and a self-contained page (.html)."
+    import time
+    from amd_reid.explainer import Explainer
+    png, page = _rank_list_paths(args.out, args.overwrite)       # checked before any work
+    if args.k < 1 or args.top < 1:
+        raise ValueError(f"-k and --top must be at least 1, got {args.k} and {args.top}")
+    if not Path(args.query).is_file():
+        raise FileNotFoundError(f"query {args.query}: no such image")
+    gallery = args.gallery[0] if len(args.gallery) == 1 and Path(args.gallery[0]).is_dir() else args.gallery
+    t0 = time.perf_counter()
+    explainer = Explainer(args.ckpt, device=args.device, pooling=args.pooling)
+    rl = explainer.rank_list(args.query, gallery, k=args.k, progress=True)
+    print_rank_list(rl, args.top)
+    rl.save(png, top=args.top)
+    print(f"figure written to {png}\npage written to {page} ({time.perf_counter() - t0:.0f} s)")
+    return 0
 
 
 _FIGURE_FORMATS = ("png", "svg", "pdf")
@@ -189,11 +217,73 @@ def cmd_import_target(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    "The main job on the embedded default: SynthMarket small, CPU."
+    "The main job on the embedded default: SynthMarket small, CPU (`--quick`: a first look in a few minutes)."
+    if args.quick:
+        quick_look(args.data, out=args.out or "runs/quick", seed=args.seed, device=args.device)
+        return 0
     from amd_reid.pipeline import run_pipeline
-    run_pipeline(args.data, out=args.out, figures=args.figures, synth="small", seed=args.seed, device=args.device,
-                 holdout=args.holdout, ablations=args.ablations)
+    run_pipeline(args.data, out=args.out or "runs/demo", figures=args.figures, synth="small", seed=args.seed,
+                 device=args.device, holdout=args.holdout, ablations=args.ablations)
     return 0
+
+
+QUICK_TARGET = ("epochs=5", "eval_every=5", "ckpt_every=5")             # overrides of the cpu_synth_r18 presets
+QUICK_INTERPRETER = ("epochs=2", "eval_every=2", "ckpt_every=2")
+
+
+def quick_look(data: str | Path = "data/SynthMarket-small", out: str | Path = "runs/quick", seed: int = 0,
+               device=None, k: int = 8, synth: str = "small", target_overrides: Sequence[str] = QUICK_TARGET,
+               interpreter_overrides: Sequence[str] = QUICK_INTERPRETER) -> dict:
+    """A first look in a few minutes: SynthMarket small, a target and an interpreter trained briefly (`QUICK_TARGET`,
+    `QUICK_INTERPRETER`: lower numbers than the full demo's), then the pair explanation and the rank list of a query
+    whose rank-1 is wrong, written to `out` (pair.png, rank_list.png, rank_list.html). Reuses what is there."""
+    import time
+    import numpy as np
+    from amd_reid.datasets import open_dataset
+    from amd_reid.explain import build_cache
+    from amd_reid.explain_metrics import evaluate_explanations
+    from amd_reid.explainer import Explainer, Gallery
+    from amd_reid.interpreter_training import INTERPRETER_PRESETS
+    from amd_reid.metrics import pairwise_distance, same_identity_and_camera
+    from amd_reid.pipeline import ensure_interpreter, ensure_synthmarket, ensure_target
+    from amd_reid.training import TARGET_PRESETS
+    t_start, data, out = time.perf_counter(), Path(data), Path(out)
+    print(f"[1/4] data: {data}", flush=True)
+    ensure_synthmarket(data, synth, seed)
+    ds = open_dataset(data)
+    tcfg = TARGET_PRESETS["cpu_synth_r18"].with_overrides(list(target_overrides))
+    icfg = INTERPRETER_PRESETS["cpu_synth_r18"].with_overrides(list(interpreter_overrides))
+    print(f"[2/4] target: cpu_synth_r18 with {', '.join(target_overrides)}", flush=True)
+    _, target_ckpt, _ = ensure_target(tcfg, data, out / "target", device)
+    print(f"[3/4] interpreter: cpu_synth_r18 with {', '.join(interpreter_overrides)}", flush=True)
+    _, interp_ckpt, _, _ = ensure_interpreter(icfg, target_ckpt, data, out / "interpreter", device)
+    print("[4/4] explanations", flush=True)
+    ex = Explainer(interp_ckpt, device=device)
+    qc, gc = build_cache(ex.interpreter, ds.query), build_cache(ex.interpreter, ds.gallery)
+    ev = evaluate_explanations(qc.attr_embed, gc.attr_embed, qc.embed, gc.embed, qc.pids, gc.pids, qc.camids,
+                               gc.camids, qc.attrs, gc.attrs)
+    d = pairwise_distance(qc.embed, gc.embed).numpy()
+    d[same_identity_and_camera(qc.pids, qc.camids, gc.pids, gc.camids).numpy() | (gc.pids == -1).numpy()[None]] = np.inf
+    top1 = gc.pids.numpy()[d.argmin(1)]
+    wrong = np.flatnonzero(top1 != qc.pids.numpy())
+    qi = int(wrong[0]) if len(wrong) else 0
+    rl = ex.rank_list(ds.query[qi].path, Gallery.from_cache(gc, [r.path for r in ds.gallery]), k=k)
+    out.mkdir(parents=True, exist_ok=True)
+    written = rl.save(out / "rank_list")
+    j = next(i for i, r in enumerate(ds.gallery) if r.path == rl.sources[0])
+    pair = ex(ds.query[qi].path, ds.gallery[j].path)
+    written.insert(0, pair.save(out / "pair.png", attrs_a=ds.query[qi].attrs, attrs_b=ds.gallery[j].attrs,
+                                image_labels=("query", "rank 1" + (" (wrong)" if not rl.correct[0] else ""))))
+    t, it = ev["target"], ev["interpreter"]
+    print(f"target: Rank-1 {100 * t['cmc'][0]:.1f}, mAP {100 * t['mAP']:.1f}; interpreter: mAP {100 * it['mAP']:.1f}, "
+          f"ADRE {ev['adre']:.2f}%, X-mAP_e {100 * ev['xmap_e']:.1f}, X-mAP_c {100 * ev['xmap_c']:.1f}")
+    print("(a short training: these numbers are lower than the full demo's; `make demo` is the main job)")
+    print(f"query {ds.query[qi].path.name}: rank 1 is {'wrong' if not rl.correct[0] else 'a true match'}; "
+          f"top attributes of that distance: " + ", ".join(f"{n} {100 * p:.0f}%" for n, p in pair.top(3)))
+    for f in written:
+        print(f"written: {f}")
+    print(f"done in {time.perf_counter() - t_start:.0f} s; open {out / 'rank_list.html'} in a browser")
+    return {"evaluation": ev, "query": qi, "rank_list": rl, "pair": pair, "files": written}
 
 
 def cmd_reproduce(args) -> int:
@@ -283,13 +373,27 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("explain", help="explain the distance between two images, attribute by attribute")
     s.add_argument("image_a")
     s.add_argument("image_b")
-    s.add_argument("--ckpt", required=True, help="a train-interpreter checkpoint (it carries its target)")
+    s.add_argument("--ckpt", required=True, help="a train-interpreter checkpoint (it carries its target), or the "
+                                                "authors' model_final.pth")
     s.add_argument("--top", type=int, default=5, help="how many attributes to print")
     s.add_argument("--out", default="explanation.png", help="figure file (.png, .svg or .pdf)")
     s.add_argument("--overwrite", action="store_true", help="replace the figure file if it exists")
     s.add_argument("--device", type=_device)
     _pooling_argument(s, release=True)
     s.set_defaults(func=cmd_explain)
+
+    s = sub.add_parser("rank-list", help="explain a query's top-k gallery: a figure and an HTML page")
+    s.add_argument("query", help="the query image")
+    s.add_argument("gallery", nargs="+", help="a folder of gallery images, or image files (Market-style names "
+                                              "0001_c1s1_...jpg mark the true matches)")
+    s.add_argument("--ckpt", required=True, help="a train-interpreter checkpoint, or the authors' model_final.pth")
+    s.add_argument("-k", type=int, default=10, help="how many gallery images to show")
+    s.add_argument("--top", type=int, default=3, help="masks shown per gallery image (its top attributes)")
+    s.add_argument("--out", default="rank_list", help="writes OUT.png and OUT.html")
+    s.add_argument("--overwrite", action="store_true", help="replace the files if they exist")
+    s.add_argument("--device", type=_device)
+    _pooling_argument(s, release=True)
+    s.set_defaults(func=cmd_rank_list)
 
     s = sub.add_parser("evaluate", help="evaluate an interpreter (ours or the authors' release) on a data set")
     s.add_argument("--ckpt", required=True, help="a train-interpreter checkpoint, or the authors' model_final.pth")
@@ -323,7 +427,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("demo", help="the main job on SynthMarket (CPU): data, models, figures, tables")
     s.add_argument("--data", default="data/SynthMarket-small", help="where SynthMarket is (or is written)")
-    s.add_argument("--out", default="runs/demo", help="run folder (models, caches, logs)")
+    s.add_argument("--quick", action="store_true",
+                   help="a first look in a few minutes: shorter training (lower numbers), a pair explanation and "
+                        "a rank list in the run folder; the full demo stays the main job")
+    s.add_argument("--out", help="run folder (models, caches, logs; default runs/demo, runs/quick with --quick)")
     s.add_argument("--figures", default="figures", help="where figures and tables are written")
     s.add_argument("--holdout", type=int, default=15, help="training identities held out to choose alpha")
     s.add_argument("--seed", type=int, default=0)
@@ -359,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     return _run_command(args)
+
 
 
 def _run_command(args) -> int:
@@ -401,3 +509,7 @@ def _is_user_error(e: BaseException) -> bool:
         if module in sys.modules:                          # loaded if the error can come from there
             user += (getattr(sys.modules[module], error),)
     return isinstance(e, user)
+
+
+if __name__ == "__main__":                                   # python -m amd_reid.cli ...
+    sys.exit(main())

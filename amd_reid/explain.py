@@ -91,14 +91,11 @@ def upsample_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 @torch.no_grad()
-def explain_pair(target: ReIDModel | None, interpreter: AMDInterpreter, img_a, img_b,
-                 size: tuple[int, int] | None = None, names: Sequence[str] = MARKET_ATTRIBUTES,
-                 check_shape: bool = True) -> PairExplanation:
-    """Explain T's distance between two images (files, PIL images or tensors) with the interpreter; `check_shape`:
-    warn about an image far from the model's aspect ratio (it is stretched to it)."""
-    if target is not None and target is not interpreter.target:
-        raise ValueError("explain_pair: `interpreter` was trained for a different target model "
-                         "(pass target=None to use the interpreter's own target)")
+def explain_pair(interpreter: AMDInterpreter, img_a, img_b, size: tuple[int, int] | None = None,
+                 names: Sequence[str] = MARKET_ATTRIBUTES, check_shape: bool = True) -> PairExplanation:
+    """Explain T's distance between two images (files, PIL images or tensors) with the interpreter (T is inside it,
+    `interpreter.target`); `check_shape`: warn about an image far from the model's aspect ratio (it is stretched to
+    it). `amd_reid.Explainer` wraps this with the checkpoint's attribute names and a figure."""
     if len(names) != interpreter.num_attributes:
         raise ValueError(f"{len(names)} attribute names for an interpreter of {interpreter.num_attributes} attributes")
     size = tuple(size or model_input_size(interpreter))

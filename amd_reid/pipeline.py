@@ -554,7 +554,7 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc: Localisation | Non
                    ("wrong", next((t for t, c in zip(top, correct) if not c), None))):
         if j is None:
             continue
-        ex = explain_pair(None, interp, ds.query[qi].path, ds.gallery[j].path, names=names, check_shape=False)
+        ex = explain_pair(interp, ds.query[qi].path, ds.gallery[j].path, names=names, check_shape=False)
         save(F.pair_explanation_figure(ex, ds.query[qi].attrs, ds.gallery[j].attrs, k=3,
                                        image_labels=("query", f"gallery ({tag} match)" if tag == "correct" else "gallery (wrong)")),
              f"pair_{tag}")

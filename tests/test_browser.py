@@ -5,7 +5,7 @@ runtime folders, opens a small demo notebook (toy Market folder, untrained ResNe
 interpreter), runs it, and checks that moving the query slider with the keyboard changes the
 rank-list image, the rank table and the pair view, and that clicking a gallery button changes the
 contribution chart. A screenshot of the browser is written to the test's temporary folder, and
-also to $AMD_REID_BROWSER_SCREENSHOT when that variable is set (e.g. figures/browser_screenshot.png).
+also to $AMD_REID_BROWSER_SCREENSHOT when that variable is set (e.g. docs/images/browser_screenshot.png).
 
 Needs /usr/bin/chromium (apt-get install chromium) and the python `playwright` package; it never
 downloads a browser. Skipped, with the reason, when either is missing.

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _oracle(D, qa, ga, valid, overflow=2.0):
-    "METHOD.md section 3, one pair at a time (order by (p, index); the descending ranking is its reverse)."
+    "docs/method.md section 3, one pair at a time (order by (p, index); the descending ranking is its reverse)."
     n, m, M = D.shape
     acc = {k: [] for k in ("pe", "pc", "ae", "ac")}
     dh, dt, sh, st = (np.zeros(M) for _ in range(4))
