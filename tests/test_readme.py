@@ -54,3 +54,12 @@ def test_readme_links_exist():
     assert targets
     missing = [t for t in targets if not (ROOT / t).exists()]
     assert not missing, missing
+
+
+def test_readme_faithfulness_table_is_the_demos():
+    "The faithfulness table in the README is `figures/faithfulness.csv` as `make demo` wrote it."
+    import pandas as pd
+    from amd_reid.pipeline import to_markdown
+    cols = ["top1_agreement", "rank_corr", "footprint_peak_hit", "footprint_chance", "deletion_auc"]
+    table = to_markdown(pd.read_csv(ROOT / "figures" / "faithfulness.csv", index_col=0)[cols], digits=3)
+    assert table in (ROOT / "README.md").read_text()
