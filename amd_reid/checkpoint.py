@@ -5,6 +5,7 @@
 # %% ../nbs/13_checkpoint.ipynb #989a3ce7
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
@@ -144,11 +145,25 @@ def atomic_write(path: Path, write, mode: str = "wb") -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp): os.unlink(tmp)
+        full = _disk_full(e)
+        if full is not None:             # torch.save reports it as "RuntimeError: [enforce fail ...] unexpected pos"
+            raise OSError(full.errno, f"cannot write {path}: {full.strerror}", str(path)) from e
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _disk_full(e: BaseException | None) -> OSError | None:
+    "The 'no space left' / 'quota exceeded' OSError behind `e` (itself, or what it was raised while handling)."
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return e
+        e = e.__cause__ or e.__context__
+    return None
 
 # %% ../nbs/13_checkpoint.ipynb #fd7830f8
 CHECKPOINT_FORMAT = "amd-reid-checkpoint"
