@@ -27,6 +27,7 @@ from .data import build_train_loader
 from .datasets import (ImageRecord, ReIDFolder, data_fingerprint, holdout_split, open_dataset,
                                parse_market_name)
 from .interpreter import MASK_NORMS, AMDInterpreter, load_fastreid_interpreter
+from .metrics import require_matches
 from .synthmarket import RegionReader, has_regions
 from .training import (TargetConfig, TARGET_PRESETS, autocast_context, _check_out_dir, _check_resumable, _distributed,
                                _grad_scaler, _holding, _loss_values, _MetricsLog, _open_out_dir, _read_checkpoint,
@@ -221,6 +222,7 @@ def evaluate_interpreter(interp: AMDInterpreter, query: Sequence[ImageRecord], g
     "ADRE, target and interpreter retrieval, and explanation metrics of `interp` on a query / gallery split."
     from amd_reid.explain import build_cache
     from amd_reid.explain_metrics import evaluate_explanations
+    require_matches(query, gallery)                # before the forward passes: all scores would be 0
     q = build_cache(interp, query, batch_size=batch_size, num_workers=num_workers, progress=progress)
     g = build_cache(interp, gallery, batch_size=batch_size, num_workers=num_workers, progress=progress)
     return evaluate_explanations(q.attr_embed, g.attr_embed, q.embed, g.embed, q.pids, g.pids, q.camids,
@@ -298,6 +300,7 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
     target, tcfg = load_target(target_ckpt, device)
     check_interpreter_setup(cfg, tcfg, data_root, target_ckpt)
     data = open_dataset(data_root)
+    require_matches(data.query, data.gallery)      # else the first evaluation fails, an eval_every of epochs from now
     fingerprint = data_fingerprint(data)           # kept in every checkpoint
     ck = load_checkpoint(src) if src is not None else None
     if ck is not None:                             # before anything is written: a refused resume changes nothing

@@ -31,7 +31,7 @@ from .datasets import ImageRecord, data_fingerprint, fingerprint_changes, holdou
 from .backbones import STEM_POOLS
 from .heads import ReIDModel, build_reid_model
 from .losses import circle_pairwise, cross_entropy_ls, triplet_batch_hard
-from .metrics import evaluate_rank, extract_features, pairwise_distance
+from .metrics import evaluate_rank, extract_features, pairwise_distance, require_matches
 
 # %% auto #0
 __all__ = ['TARGET_PRESETS', 'number_problems', 'TargetConfig', 'lr_factor', 'build_target', 'load_target',
@@ -483,6 +483,7 @@ def _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress
     if cfg.p % world:
         raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
     data = open_dataset(data_root)                                    # Market-1501 (or SynthMarket) or Duke
+    require_matches(data.query, data.gallery)      # else the first evaluation fails, an eval_every of epochs from now
     fingerprint = data_fingerprint(data)                              # kept in every checkpoint
     ck = load_checkpoint(src) if src is not None else None
     if ck is not None:                             # before anything is written: a refused resume changes nothing
