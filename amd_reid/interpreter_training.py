@@ -43,8 +43,9 @@ __all__ = ['INTERPRETER_PRESETS', 'InterpreterConfig', 'interpreter_loss', 'buil
 _INTERPRETER_NUMBERS = dict(     # every numeric field of InterpreterConfig (`number_problems`, 15_training)
     size="int >= 16", p="int >= 2", k="int >= 1", flip="in [0, 1]", pad="int >= 0", erasing="in [0, 1]",
     num_workers="int >= 0", holdout="int >= 0", mid_channels="int >= 1", md_weight=">= 0", apl_weight=">= 0",
-    region_prior=">= 0", evidence_prior=">= 0", layout_prior=">= 0", bce_weight=">= 0", lr="> 0", weight_decay=">= 0", warmup_iters="int >= 0",
-    warmup_factor="in (0, 1]", milestones="int >= 0", gamma="> 0", epochs="int >= 1", seed="int >= 0",
+    region_prior=">= 0", evidence_prior=">= 0", layout_prior=">= 0",
+    bce_weight=">= 0", lr="> 0", weight_decay=">= 0", warmup_iters="int >= 0", warmup_factor="in (0, 1]",
+    milestones="int >= 0", gamma="> 0", epochs="int >= 1", seed="int >= 0",
     ckpt_every="int >= 1", eval_every="int >= 1", log_every="int >= 1", eval_batch_size="int >= 1")
 
 
