@@ -30,7 +30,7 @@ def cli(*args, cwd=None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "OMP_NUM_THREADS": "1", "WORLD_SIZE": "1"}
     return subprocess.run([sys.executable, "-c", MAIN, *map(str, args)], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=1800)   # generous: a loaded machine
 
 
 def user_error(r: subprocess.CompletedProcess, *names: str) -> str:
