@@ -105,7 +105,16 @@ def read_attribute_splits(path: str | Path, key: str, fields: tuple[str, ...],
             v = np.atleast_1d(np.asarray(getattr(s, f)))
             if v.shape != pids.shape:
                 raise ValueError(f"{path}: {key}.{split}.{f} has {v.size} values for {len(pids)} identities")
-            cols[f] = v.astype(np.uint8)
+            try:
+                vf = v.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"{path}: {key}.{split}.{f} holds {v.dtype} values, not numbers") from None
+            bad = ~np.isfinite(vf) | (vf != np.round(vf)) | (vf < 0) | (vf > 255)   # uint8 would wrap or round them
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(f"{path}: {key}.{split}.{f} of identity {pids[i]} has value {vf[i]:g}, not a small "
+                                 f"whole number (the file codes an attribute as 1 = no, 2 = yes); correct the file")
+            cols[f] = vf.astype(np.uint8)
         df = pd.DataFrame(cols, index=pd.Index(pids, name="pid"))
         df.attrs["source"] = str(path)
         out[split] = df

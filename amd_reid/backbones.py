@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import socket
 import threading
 import urllib.error
 from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import torch
@@ -21,8 +24,8 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 
 # %% auto #0
 __all__ = ['RESNET_DEPTHS', 'RESNET_CHANNELS', 'SHARED_CHANNELS', 'DOWNLOAD_TIMEOUT', 'STEM_POOLS', 'set_last_stride',
-           'load_state_dict_file', 'WeightsUnavailableError', 'imagenet_weights', 'imagenet_state_dict',
-           'stem_max_pool', 'ResNetBackbone', 'require_weights', 'build_backbone', 'make_tail']
+           'torch_load_safely', 'load_state_dict_file', 'WeightsUnavailableError', 'imagenet_weights',
+           'imagenet_state_dict', 'stem_max_pool', 'ResNetBackbone', 'require_weights', 'build_backbone', 'make_tail']
 
 # %% ../nbs/10_backbones.ipynb #c419febb
 RESNET_DEPTHS: tuple[int, ...] = (18, 34, 50, 101)
@@ -53,15 +56,43 @@ def set_last_stride(layer4: nn.Sequential, stride: int = 1) -> nn.Sequential:
     return layer4
 
 # %% ../nbs/10_backbones.ipynb #926af2a9
+def torch_load_safely(path: str | Path, map_location="cpu", what: str = "state dict", hint: str = "") -> Any:
+    """`torch.load(path, weights_only=True)`, every failure a `ValueError` naming the file: not a torch file, cut short
+    (`hint` is appended), or holding pickled objects that are not plain data, refused without torch's advice to load it
+    with `weights_only=False` (which could run any code in it). Every `.pt` / `.pth` amd_reid reads goes through here."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if len(head) < 4:
+        raise ValueError(f"{path}: empty or cut short ({len(head)} bytes); is the file complete?{hint}")
+    if not (head.startswith(b"PK") or head[:1] == b"\x80"):     # torch.save: a zip archive (or a legacy pickle)
+        raise ValueError(f"{path}: not a PyTorch {what} (torch.save writes a zip archive; this file starts "
+                         f"with {head!r})")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise _refusal(path, e) from None
+    except Exception as e:  # truncated zip, ...
+        raise ValueError(f"{path}: not a readable torch {what} ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else ''}); is the file complete?{hint}") from e
+
+
+def _refusal(path: Path, err: Exception) -> ValueError:
+    found = re.search(r"GLOBAL (\S+)", str(err))
+    what = f"forbidden global {found.group(1)!r}" if found else str(err).strip().splitlines()[-1]
+    return ValueError(
+        f"{path}: refused to load: the file contains pickled Python objects that are not plain "
+        f"tensors/numbers/strings ({what}). Loading it fully could run arbitrary code; amd_reid "
+        f"only reads checkpoints written by save_checkpoint or plain state dicts. If you trust the "
+        f"file, re-save its tensors as a state dict first.")
+
+
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     "Read a state dict from `path` (safe `weights_only` unpickling, CPU), unwrapping common containers."
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"pretrained weights file not found: {path}")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # pickle / zip errors come in many types
-        raise ValueError(f"{path}: not a readable torch state dict ({type(e).__name__}: {e})") from e
+    obj = torch_load_safely(path)
     if isinstance(obj, dict) and isinstance(obj.get("model_state"), dict):   # our trainers' format
         raise ValueError(f"{path}: an amd-reid training checkpoint, not a weights file; `pretrained` takes the "
                          f"state dict of a torchvision ResNet (a trained target is loaded with `load_target`, on "

@@ -5,6 +5,7 @@
 # %% ../nbs/13_checkpoint.ipynb #989a3ce7
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
@@ -23,6 +24,8 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 import torch
 from torch import nn
+
+from .backbones import torch_load_safely
 
 try:
     import fcntl                                  # POSIX; elsewhere folders are not locked
@@ -142,11 +145,25 @@ def atomic_write(path: Path, write, mode: str = "wb") -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp): os.unlink(tmp)
+        full = _disk_full(e)
+        if full is not None:             # torch.save reports it as "RuntimeError: [enforce fail ...] unexpected pos"
+            raise OSError(full.errno, f"cannot write {path}: {full.strerror}", str(path)) from e
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _disk_full(e: BaseException | None) -> OSError | None:
+    "The 'no space left' / 'quota exceeded' OSError behind `e` (itself, or what it was raised while handling)."
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return e
+        e = e.__cause__ or e.__context__
+    return None
 
 # %% ../nbs/13_checkpoint.ipynb #fd7830f8
 CHECKPOINT_FORMAT = "amd-reid-checkpoint"
@@ -203,16 +220,6 @@ def save_checkpoint(
     return path
 
 # %% ../nbs/13_checkpoint.ipynb #c6556938
-def _refusal(path: Path, err: Exception) -> ValueError:
-    found = re.search(r"GLOBAL (\S+)", str(err))
-    what = f"forbidden global {found.group(1)!r}" if found else str(err).strip().splitlines()[-1]
-    return ValueError(
-        f"{path}: refused to load: the file contains pickled Python objects that are not plain "
-        f"tensors/numbers/strings ({what}). Loading it fully could run arbitrary code; amd_reid "
-        f"only reads checkpoints written by save_checkpoint or plain state dicts. If you trust the "
-        f"file, re-save its tensors as a state dict first.")
-
-
 _EARLIER = (" A training run keeps earlier checkpoints as epoch_NNN.pt beside last.pt: to fall back on one, delete "
             "last.pt and the newer epoch files (do not copy over last.pt: it is a hard link to the newest), then resume.")
 
@@ -224,20 +231,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise IsADirectoryError(f"{path} is a folder, not a checkpoint file (a run's is {path / 'last.pt'})")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    with open(path, "rb") as f:
-        head = f.read(4)
-    if len(head) < 4:
-        raise ValueError(f"{path}: empty or cut short ({len(head)} bytes); is the file complete?{_EARLIER}")
-    if not (head.startswith(b"PK") or head[:1] == b"\x80"):     # torch.save: a zip archive (or a legacy pickle)
-        raise ValueError(f"{path}: not a PyTorch checkpoint (torch.save writes a zip archive; this file starts "
-                         f"with {head!r})")
-    try:
-        obj = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise _refusal(path, e) from None
-    except Exception as e:  # truncated zip, ...
-        raise ValueError(f"{path}: not a readable torch checkpoint ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0] if str(e) else ''}); is the file complete?{_EARLIER}") from e
+    obj = torch_load_safely(path, map_location, "checkpoint", _EARLIER)       # weights_only (10_backbones)
     if isinstance(obj, Mapping) and obj.get("format") == CHECKPOINT_FORMAT:
         if obj.get("version", 0) > CHECKPOINT_VERSION:
             raise ValueError(f"{path}: checkpoint version {obj['version']} is newer than this "

@@ -6,7 +6,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import re
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -158,6 +161,11 @@ def _output_path(name: str, overwrite: bool, formats: tuple[str, ...], what: str
         raise FileNotFoundError(f"--out {name}: the folder {out.parent} does not exist")
     if out.exists() and not overwrite:
         raise FileExistsError(f"--out {name}: {out} exists; choose another name or pass --overwrite")
+    try:                                                           # writable: known now, not after all the work
+        with tempfile.TemporaryFile(dir=out.parent):
+            pass
+    except OSError as e:
+        raise OSError(e.errno, f"--out {name}: no file can be made in {out.parent} ({e.strerror})") from None
     return out
 
 
@@ -298,6 +306,18 @@ def cmd_reproduce(args) -> int:
 
 # %% ../nbs/40_cli.ipynb #96952680
 _MASK_ABLATIONS = ("flat", "shuffled", "region")   # mask_ablation.ABLATIONS[1:], without importing torch here
+_SYNTH_PRESETS = ("tiny", "small", "market")       # synthmarket.PRESETS
+
+
+def _whole_number(text: str) -> int:
+    "An argument that must be an integer >= 0 (a seed, a count): refused by the parser, which names the option."
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
 
 
 def _device(name: str) -> str:
@@ -347,8 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("synth", help="generate SynthMarket, the embedded synthetic data set")
     s.add_argument("--out", required=True, help="output folder")
-    s.add_argument("--preset", choices=["small", "market"], default="small")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--preset", choices=_SYNTH_PRESETS, default="small",
+                   help="tiny (a few seconds, for tests), small (the demo's) or market (Market-1501's size)")
+    s.add_argument("--seed", type=_whole_number, default=0)
     s.set_defaults(func=cmd_synth)
 
     s = sub.add_parser("train-target", help="train the target ReID model (the model AMD explains)")
@@ -432,8 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "a rank list in the run folder; the full demo stays the main job")
     s.add_argument("--out", help="run folder (models, caches, logs; default runs/demo, runs/quick with --quick)")
     s.add_argument("--figures", default="figures", help="where figures and tables are written")
-    s.add_argument("--holdout", type=int, default=15, help="training identities held out to choose alpha")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--holdout", type=_whole_number, default=15, help="training identities held out to choose alpha")
+    s.add_argument("--seed", type=_whole_number, default=0)
     s.add_argument("--device", type=_device)
     _ablations_argument(s)
     s.set_defaults(func=cmd_demo)
@@ -443,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--preset", default="paper_market_r50", choices=["paper_market_r50", "cpu_synth_r18"])
     s.add_argument("--out", help="run folder (default runs/DATA_PRESET)")
     s.add_argument("--figures", default="figures")
-    s.add_argument("--holdout", type=int, default=50, help="training identities held out to choose alpha")
+    s.add_argument("--holdout", type=_whole_number, default=50, help="training identities held out to choose alpha")
     s.add_argument("--set-target", nargs="*", metavar="KEY=VALUE")
     s.add_argument("--set-interpreter", nargs="*", metavar="KEY=VALUE")
     s.add_argument("--device", type=_device)
@@ -477,9 +498,10 @@ def _run_command(args) -> int:
         print(f"\namd-reid {args.command}: interrupted{_interrupt_hint(args)}", file=sys.stderr)
         return 130
     except Exception as e:
-        if not _is_user_error(e):
+        message = _user_error_message(e, args)
+        if message is None:                                                 # a bug: its traceback
             raise
-        print(f"amd-reid {args.command}: error: {e}", file=sys.stderr)     # one clear line, no traceback
+        print(f"amd-reid {args.command}: error: {message}", file=sys.stderr)     # one clear line, no traceback
         return 2
 
 
@@ -490,26 +512,58 @@ def _train_out(args) -> Path:
 
 def _interrupt_hint(args) -> str:
     "What an interrupted command left, and how to go on."
+    step = _next_step(args)
+    return f". {step}" if step else "."
+
+
+def _next_step(args) -> str:
+    "What a command stopped half-way (interrupted, disk full) left, and how to go on; '' where nothing needs saying."
     if args.command in ("train-target", "train-interpreter"):
         from amd_reid.training import resume_file
         if resume_file(_train_out(args)) is None:
-            return (". No checkpoint was written yet (one every ckpt_every epochs and after the last): run the same "
+            return ("No checkpoint was written yet (one every ckpt_every epochs and after the last): run the same "
                     "command again to start over.")
-        return ". Checkpoints already written are kept: add --resume to the same command to continue."
-    return {"demo": ". What is finished is kept: run it again to continue where it stopped.",
-            "reproduce": ". What is finished is kept: run it again to continue where it stopped.",
-            "synth": ": run it again to draw the data set anew."}.get(args.command, ".")
+        return "Checkpoints already written are kept: add --resume to the same command to continue."
+    return {"demo": "What is finished is kept: run it again to continue where it stopped.",
+            "reproduce": "What is finished is kept: run it again to continue where it stopped.",
+            "synth": "Run it again to draw the data set anew."}.get(args.command, "")
 
 
-def _is_user_error(e: BaseException) -> bool:
-    "Errors that come from the input (a missing or wrong file, a bad value, unavailable weights), not from a bug."
+_FAULTS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)   # ordinary faults of a machine
+
+
+def _user_error_message(e: BaseException, args) -> str | None:
+    """The one line a user error is reported in, or None for a bug (which keeps its traceback). User errors come from
+    the input or the machine: a missing or wrong file, a bad value, unavailable weights, a folder in use, a full disk,
+    a read-only or forbidden location. The one place that decides."""
+    if isinstance(e, OSError) and e.errno in _FAULTS:
+        what = e.strerror or str(e)
+        if e.filename is not None and str(e.filename) not in what:
+            what = f"{e.filename}: {what}"
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return f"{what}. Free some space on that disk. {_next_step(args) or 'Then run the same command again.'}"
+        if e.errno == errno.EROFS:
+            return f"{what}: choose an output location you can write to"
+        return f"{what}: check its permissions, or choose another location"
     user = (FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError,
             ValueError, FloatingPointError)
     for module, error in (("amd_reid.backbones", "WeightsUnavailableError"), ("amd_reid.checkpoint", "FolderInUseError")):
         if module in sys.modules:                          # loaded if the error can come from there
             user += (getattr(sys.modules[module], error),)
-    return isinstance(e, user)
+    if not isinstance(e, user):
+        return None
+    return _worker_message(str(e), type(e).__name__)
 
 
-if __name__ == "__main__":                                   # python -m amd_reid.cli ...
+def _worker_message(text: str, name: str) -> str:
+    """An error raised in a data-loading worker comes back as 'Caught ValueError in DataLoader worker process 0.'
+    followed by the worker's traceback: keep only its own message (the last `Name: message` line on)."""
+    if not text.startswith(f"Caught {name} in DataLoader worker"):
+        return text
+    lines = text.rstrip().splitlines()
+    starts = [i for i, line in enumerate(lines) if re.match(rf"([\w.]+\.)?{re.escape(name)}: ", line)]
+    return "\n".join(lines[starts[-1]:]).split(": ", 1)[1] if starts else text
+
+
+if __name__ == "__main__" and "__file__" in globals():   # python -m amd_reid.cli ... (not a notebook)
     sys.exit(main())

@@ -23,14 +23,32 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'load_image', 'build_transforms', 'I
 
 # %% ../nbs/03_data.ipynb #7194acba
 def load_image(path: str | Path) -> Image.Image:
-    "Open `path` as an RGB PIL image; an unreadable file raises a `ValueError` naming it."
+    """Open `path` as an RGB PIL image; an unreadable file raises a `ValueError` naming it. A 16-bit grayscale
+    image is scaled from its 0..65535 range (PIL's own conversion clips it at 255: all white)."""
     try:
         with Image.open(path) as im:
+            if im.mode.startswith("I"):                  # 'I;16', 'I;16B', ... or 'I' (how PIL opens a 16-bit PNG)
+                return _sixteen_bit_to_rgb(np.asarray(im), path)
+            if im.mode == "F":
+                raise ValueError(f"{path}: a floating-point image (PIL mode 'F'), which has no fixed range; "
+                                 f"save it as an 8- or 16-bit JPEG/PNG")
             return im.convert("RGB")
     except FileNotFoundError:
         raise FileNotFoundError(f"image not found: {path}") from None
+    except Image.DecompressionBombError as e:   # PIL refuses > 2 x MAX_IMAGE_PIXELS before decoding (not an OSError)
+        raise ValueError(f"{path}: too large to open ({e}); a person crop is a few hundred pixels a side: crop or "
+                         f"shrink the image first") from None
     except (UnidentifiedImageError, OSError) as e:
         raise ValueError(f"{path}: cannot read image ({e}); expected a JPEG/PNG file") from e
+
+
+def _sixteen_bit_to_rgb(a: np.ndarray, path) -> Image.Image:
+    "(H, W) integers of a 16-bit image -> RGB, 0..65535 mapped onto 0..255 (a 16-bit copy of an 8-bit image: the same)."
+    if a.size and (a.min() < 0 or a.max() > 65535):
+        raise ValueError(f"{path}: integer pixel values {a.min()}..{a.max()} outside the 16-bit range 0..65535; "
+                         f"save it as an 8- or 16-bit JPEG/PNG")
+    grey = np.rint(a.astype(np.float64) / 257).astype(np.uint8)       # 65535 / 255 = 257
+    return Image.fromarray(grey, "L").convert("RGB")
 
 # %% ../nbs/03_data.ipynb #bcd16ccc
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -34,7 +34,7 @@ class ImageRecord:
         return f"ImageRecord({self.path.name}, pid={self.pid}, camid={self.camid})"
 
 # %% ../nbs/01_datasets.ipynb #b3ec0e44
-NAME_PATTERN = re.compile(r"^([-\d]+)_c(\d)")
+NAME_PATTERN = re.compile(r"^(-1|\d+)_c(\d)")        # identity (-1: junk), camera
 
 
 def parse_market_name(path: str | Path, num_cameras: int = 6) -> tuple[int, int]:
@@ -43,7 +43,7 @@ def parse_market_name(path: str | Path, num_cameras: int = 6) -> tuple[int, int]
     m = NAME_PATTERN.match(name)
     if m is None:
         raise ValueError(f"{path}: file name does not match the Market-1501 pattern "
-                         f"'PPPP_cC...jpg' (identity, then camera), e.g. 0001_c1s1_001051_00.jpg")
+                         f"'PPPP_cC...jpg' (identity, then camera), e.g. 0001_c1s1_001051_00.jpg: rename or remove it")
     pid, cam = int(m.group(1)), int(m.group(2))
     if pid < -1:
         raise ValueError(f"{path}: identity {pid} is not valid (expected -1 for junk, 0 for distractors, or > 0)")
@@ -114,11 +114,16 @@ class ReIDFolder:
                 attrs = np.zeros(M, np.int8)  # unknown
             out.append(ImageRecord(path, relabel[pid] if relabel else pid, cam, attrs))
         if missing:
-            msg = (f"{self.attribute_file}: no attributes for {len(missing)} identities of {split} "
+            n_ids = len({pid for _, pid, _ in items if pid > 0})
+            msg = (f"{self.attribute_file}: no attributes for {len(missing)} of the {n_ids} identities of {split} "
                    f"(e.g. identity {next(iter(missing))} in {next(iter(missing.values()))}); "
                    f"expected every identity of the folder in the attribute file")
-            if self._missing == "error":
-                raise ValueError(msg + " (pass missing_attributes='warn' to train the target without them)")
+            if self._missing == "error":      # the way out: the right file (missing_attributes='warn' is Python's only)
+                raise ValueError(msg + (f": is it another data set's? {type(self).__name__} reads "
+                                        f"{self.attribute_file_name}; a folder with duke_attribute.mat is opened as "
+                                        f"DukeMTMC-reID, one without it as Market-1501. Give the folder its own data "
+                                        f"set's attribute file" if 2 * len(missing) > n_ids else
+                                        ": add them to the file, or remove their images"))
             warnings.warn(msg + "; their attributes are set to 0 (unknown)", stacklevel=3)
         return out
 

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .metrics import evaluate_rank, same_identity_and_camera
+from .metrics import NO_MATCH, evaluate_rank, has_match, same_identity_and_camera
 from .threads import set_cpu_threads
 
 # %% auto #0
@@ -218,7 +218,8 @@ class _RankSum:
         self.ap, self.inp, self.n = self.ap + float(np.sum(r["AP"])), self.inp + float(np.sum(r["INP"])), self.n + r["num_valid"]
 
     def result(self) -> dict:
-        n = max(self.n, 1)
+        if self.n == 0: raise ValueError(NO_MATCH.format(source="evaluate_explanations"))
+        n = self.n
         return dict(cmc=self.cmc / n, mAP=self.ap / n, mINP=self.inp / n, num_valid=self.n)
 
 # %% ../nbs/22_explain_metrics.ipynb #e2a0292e
@@ -258,14 +259,6 @@ def _eval_inputs(q_attr_emb, g_attr_emb, q_emb, g_emb, q_pids, g_pids, q_camids,
             _fail(f"g_pred_attrs must be (m, M) = ({m}, {M}), got {gpred.shape}")
         x.gpred = np.where(gpred > 0, 1, -1).astype(np.int8)
     return x
-
-
-def _has_match(qp, qc, gp, gc) -> np.ndarray:
-    "(n,) bool: the query's identity is in the gallery under another camera (else it never counts)."
-    cams = {}
-    for pid, cam in zip(gp.tolist(), gc.tolist()):
-        cams.setdefault(pid, set()).add(cam)
-    return np.array([len(cams.get(p, set()) - {c}) > 0 for p, c in zip(qp.tolist(), qc.tolist())], bool)
 
 # %% ../nbs/22_explain_metrics.ipynb #21658140
 def _chunk_pairs(x: SimpleNamespace, i0: int, i1: int, acc: SimpleNamespace, pool: ThreadPoolExecutor):
@@ -377,9 +370,11 @@ def evaluate_explanations(q_attr_emb,  # (n, M, d) query attribute embeddings f_
     acc = SimpleNamespace(stats=np.zeros(len(_STAT_NAMES)), per_attr=np.zeros((4, x.M), np.int64),
                           adre_sum=0.0, ranks=ranks, modes=modes, alphas=alphas, max_rank=max_rank,
                           overflow=overflow, block_pairs=block_pairs, gallery_block=gallery_block,
-                          protocol=pairs == "protocol", has_match=_has_match(x.qp, x.qc, x.gp, x.gc),
+                          protocol=pairs == "protocol", has_match=has_match(x.qp, x.qc, x.gp, x.gc),
                           torch_threads=set_cpu_threads(),
                           timing=dict(distances=0.0, explanation=0.0, ranking=0.0))
+    if not acc.has_match.any():             # every retrieval score would be 0 (not a mean over 0 queries)
+        raise ValueError(NO_MATCH.format(source="evaluate_explanations"))
     t0 = time.perf_counter()
     x.g_sq, x.ge_sq = _sq_norms(x.ga_e, x.device), _sq_norms(x.ge, x.device)  # (m, M), (m,)
     acc.timing["distances"] += time.perf_counter() - t0

@@ -27,12 +27,13 @@ from .data import build_train_loader
 from .datasets import (ImageRecord, ReIDFolder, data_fingerprint, holdout_split, open_dataset,
                                parse_market_name)
 from .interpreter import MASK_NORMS, AMDInterpreter, load_fastreid_interpreter
+from .metrics import require_matches
 from .synthmarket import RegionReader, has_regions
 from .threads import set_cpu_threads
 from .training import (TargetConfig, TARGET_PRESETS, autocast_context, _check_out_dir, _check_resumable, _distributed,
                                _grad_scaler, _holding, _loss_values, _MetricsLog, _open_out_dir, _read_checkpoint,
                                _stop_if_non_finite, _default_device, _run_precision, build_target, load_target,
-                               lr_factor, precision_name, plot_training_log, config_changes, describe_changes)
+                               lr_factor, number_problems, precision_name, plot_training_log, config_changes, describe_changes)
 
 # %% auto #0
 __all__ = ['INTERPRETER_PRESETS', 'InterpreterConfig', 'interpreter_loss', 'build_interpreter', 'load_interpreter',
@@ -40,6 +41,15 @@ __all__ = ['INTERPRETER_PRESETS', 'InterpreterConfig', 'interpreter_loss', 'buil
            'train_interpreter']
 
 # %% ../nbs/23_interpreter_training.ipynb #d4d80998
+_INTERPRETER_NUMBERS = dict(     # every numeric field of InterpreterConfig (`number_problems`, 15_training)
+    size="int >= 16", p="int >= 2", k="int >= 1", flip="in [0, 1]", pad="int >= 0", erasing="in [0, 1]",
+    num_workers="int >= 0", holdout="int >= 0", mid_channels="int >= 1", md_weight=">= 0", apl_weight=">= 0",
+    region_prior=">= 0", evidence_prior=">= 0", layout_prior=">= 0",
+    bce_weight=">= 0", lr="> 0", weight_decay=">= 0", warmup_iters="int >= 0", warmup_factor="in (0, 1]",
+    milestones="int >= 0", gamma="> 0", epochs="int >= 1", seed="int >= 0",
+    ckpt_every="int >= 1", eval_every="int >= 1", log_every="int >= 1", eval_batch_size="int >= 1")
+
+
 @dataclass(frozen=True)
 class InterpreterConfig:
     "Everything that defines an interpreter training run (the target comes from its checkpoint)."
@@ -88,20 +98,14 @@ class InterpreterConfig:
     def __post_init__(self):
         object.__setattr__(self, "size", tuple(int(v) for v in self.size))
         object.__setattr__(self, "milestones", tuple(int(v) for v in self.milestones))
-        problems = []
-        if self.p < 2 or self.k < 1: problems.append(f"need p >= 2 and k >= 1, got p={self.p}, k={self.k}")
+        problems = number_problems(self, _INTERPRETER_NUMBERS)
+        if len(self.size) != 2: problems.append(f"size must be (h, w), got {self.size}")
         if self.schedule not in ("cosine", "multistep"): problems.append(f"schedule {self.schedule!r}")
-        if self.epochs < 1: problems.append(f"epochs must be >= 1, got {self.epochs}")
         if self.mask_norm not in MASK_NORMS: problems.append(f"mask_norm must be one of {MASK_NORMS}, got {self.mask_norm!r}")
-        if self.region_prior < 0: problems.append(f"region_prior must be >= 0, got {self.region_prior}")
-        if self.evidence_prior < 0: problems.append(f"evidence_prior must be >= 0, got {self.evidence_prior}")
-        if self.layout_prior < 0: problems.append(f"layout_prior must be >= 0, got {self.layout_prior}")
         if self.region_prior > 0 and self.autoaugment:
             problems.append("region_prior needs autoaugment off (its geometric operations are not applied to regions)")
         if self.pretrained and self.init_from_target:
             problems.append("pretrained and init_from_target both set: the tail starts from one of them")
-        if min(self.ckpt_every, self.eval_every, self.log_every) < 1:
-            problems.append("ckpt_every, eval_every and log_every must be >= 1")
         if problems: raise ValueError("invalid InterpreterConfig: " + "; ".join(problems))
 
     to_dict = TargetConfig.to_dict
@@ -220,6 +224,7 @@ def evaluate_interpreter(interp: AMDInterpreter, query: Sequence[ImageRecord], g
     "ADRE, target and interpreter retrieval, and explanation metrics of `interp` on a query / gallery split."
     from amd_reid.explain import build_cache
     from amd_reid.explain_metrics import evaluate_explanations
+    require_matches(query, gallery)                # before the forward passes: all scores would be 0
     q = build_cache(interp, query, batch_size=batch_size, num_workers=num_workers, progress=progress)
     g = build_cache(interp, gallery, batch_size=batch_size, num_workers=num_workers, progress=progress)
     return evaluate_explanations(q.attr_embed, g.attr_embed, q.embed, g.embed, q.pids, g.pids, q.camids,
@@ -298,6 +303,7 @@ def _train_interpreter(cfg, target_ckpt, data_root, out_dir, resume, rank, world
     target, tcfg = load_target(target_ckpt, device)
     check_interpreter_setup(cfg, tcfg, data_root, target_ckpt)
     data = open_dataset(data_root)
+    require_matches(data.query, data.gallery)      # else the first evaluation fails, an eval_every of epochs from now
     fingerprint = data_fingerprint(data)           # kept in every checkpoint
     ck = load_checkpoint(src) if src is not None else None
     if ck is not None:                             # before anything is written: a refused resume changes nothing

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['evaluate_rank_loop', 'evaluate_rank', 'same_identity_and_camera', 'pairwise_distance', 'topk', 'extract_features']
+__all__ = ['NO_MATCH', 'evaluate_rank_loop', 'evaluate_rank', 'same_identity_and_camera', 'has_match', 'require_matches',
+           'pairwise_distance', 'topk', 'extract_features']
 
 # %% ../nbs/14_metrics.ipynb #097b15b2
 def _to_numpy(x: Any) -> np.ndarray:
@@ -57,14 +58,17 @@ def _check_inputs(distmat, q_pids, g_pids, q_camids, g_camids):
     return out
 
 # %% ../nbs/14_metrics.ipynb #f7b9726e
+NO_MATCH = ("{source}: no query has a valid match: every query's identity is absent from the gallery or appears only "
+            "under the query's own camera, so every score would be 0; check that query and gallery use the same "
+            "identity labels and camera ids")
+
+
 def _summarise(first: np.ndarray, AP: np.ndarray, INP: np.ndarray, valid: np.ndarray,
                max_rank: int) -> dict:
     "The result dict from per-query first-match ranks (0-based), AP and INP; `valid` (n,) bool."
     num_valid = int(valid.sum())
     if num_valid == 0:
-        raise ValueError("evaluate_rank: no query has a valid match: every query's identity is absent "
-                         "from the gallery or appears only under the query's own camera; check that "
-                         "query and gallery use the same identity labels and camera ids")
+        raise ValueError(NO_MATCH.format(source="evaluate_rank"))
     hist = np.bincount(np.minimum(first[valid], max_rank), minlength=max_rank + 1)[:max_rank]
     return dict(cmc=np.cumsum(hist) / num_valid, mAP=float(AP[valid].mean()),
                 mINP=float(INP[valid].mean()), num_valid=num_valid,
@@ -184,6 +188,26 @@ def evaluate_rank(distmat, q_pids, g_pids, q_camids, g_camids, max_rank: int = 5
 def same_identity_and_camera(q_pids, q_camids, g_pids, g_camids):
     "(n, m) bool, numpy or torch like the inputs: the query-gallery pairs the Market-1501 protocol removes."
     return (q_pids[:, None] == g_pids[None, :]) & (q_camids[:, None] == g_camids[None, :])
+
+# %% ../nbs/14_metrics.ipynb #dffe4ff2
+def has_match(q_pids, q_camids, g_pids, g_camids) -> np.ndarray:
+    "(n,) bool: the query's identity is in the gallery under another camera (a query without one never counts)."
+    cams: dict = {}
+    for pid, cam in zip(np.asarray(_to_numpy(g_pids)).tolist(), np.asarray(_to_numpy(g_camids)).tolist()):
+        cams.setdefault(pid, set()).add(cam)
+    return np.array([len(cams.get(p, set()) - {c}) > 0
+                     for p, c in zip(np.asarray(_to_numpy(q_pids)).tolist(), np.asarray(_to_numpy(q_camids)).tolist())], bool)
+
+
+def require_matches(query, gallery, source: str | None = None) -> None:
+    """Refuse (`ValueError` naming `source`) a query / gallery split of records (`.pid`, `.camid`) in which no query has a
+    match; `source` defaults to the folders of the first query and gallery images."""
+    ids = lambda recs: (np.array([r.pid for r in recs], np.int64), np.array([r.camid for r in recs], np.int64))
+    if not has_match(*ids(query), *ids(gallery)).any():
+        if source is None:
+            folder = lambda recs: str(getattr(recs[0], "path", "?")).rpartition("/")[0] if len(recs) else "(empty)"
+            source = f"{folder(query)} against {folder(gallery)}"
+        raise ValueError(NO_MATCH.format(source=source))
 
 # %% ../nbs/14_metrics.ipynb #3679f9f7
 def _as_features(x, name: str) -> torch.Tensor:

@@ -774,6 +774,8 @@ def make_synthmarket(root: str | Path, preset: str = "small", seed: int = 0, pro
     import multiprocessing as mp
     from tqdm.auto import tqdm
     root, p = Path(root), _preset(preset)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:   # before any folder is made
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     manifest = {"name": "SynthMarket", "version": 1, "preset": preset if isinstance(preset, str) else "custom",
                 "seed": int(seed), "counts": asdict(p), "image_size": [H, W]}
     if _prepare(root, manifest, overwrite):

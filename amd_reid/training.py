@@ -32,15 +32,44 @@ from .datasets import ImageRecord, data_fingerprint, fingerprint_changes, holdou
 from .backbones import STEM_POOLS
 from .heads import ReIDModel, build_reid_model
 from .losses import circle_pairwise, cross_entropy_ls, triplet_batch_hard
-from .metrics import evaluate_rank, extract_features, pairwise_distance
+from .metrics import evaluate_rank, extract_features, pairwise_distance, require_matches
 
 # %% auto #0
-__all__ = ['TARGET_PRESETS', 'TargetConfig', 'lr_factor', 'build_target', 'load_target', 'save_imported_target', 'target_loss',
-           'evaluate_target', 'autocast_context', 'read_log', 'plot_training_log', 'cpu_has_native_bf16',
-           'autocast_dtype', 'precision_name', 'train_target', 'saved_config', 'config_changes', 'describe_changes',
-           'resume_file']
+__all__ = ['TARGET_PRESETS', 'number_problems', 'TargetConfig', 'lr_factor', 'build_target', 'load_target',
+           'save_imported_target', 'target_loss', 'evaluate_target', 'autocast_context', 'read_log',
+           'plot_training_log', 'cpu_has_native_bf16', 'autocast_dtype', 'precision_name', 'train_target',
+           'saved_config', 'config_changes', 'describe_changes', 'resume_file']
 
 # %% ../nbs/15_training.ipynb #eced0a6d
+def number_problems(cfg, rules: dict[str, str]) -> list[str]:
+    """What is wrong with the numeric fields of `cfg`, one line each: `rules` maps a field to what it must be, 'int >= 1',
+    '>= 0', '> 0' (a finite number) or 'in [0, 1]', 'in [0, 1)', 'in (0, 1]' (every element of a tuple field)."""
+    import re
+    problems = []
+    for name, rule in rules.items():
+        value = getattr(cfg, name)
+        m = re.fullmatch(r"(int )?(>=|>) (\S+)|in ([\[(])(\S+), (\S+)([\])])", rule)
+        def ok(v) -> bool:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v): return False
+            if m[1] and v != int(v): return False
+            if m[2]: return v >= float(m[3]) if m[2] == ">=" else v > float(m[3])
+            lo, hi = float(m[5]), float(m[6])
+            return (v >= lo if m[4] == "[" else v > lo) and (v <= hi if m[7] == "]" else v < hi)
+        if not all(ok(v) for v in (value if isinstance(value, tuple) else (value,))):
+            kind = "an integer " if m[1] else ("a number " if m[2] else "")
+            problems.append(f"{name} must be {kind}{rule.removeprefix('int ')}, got {value!r}")
+    return problems
+
+
+_TARGET_NUMBERS = dict(          # every numeric field of TargetConfig (depth and last_stride: a choice, checked below)
+    size="int >= 16", p="int >= 2", k="int >= 1", flip="in [0, 1]", pad="int >= 0", erasing="in [0, 1]",
+    num_workers="int >= 0", holdout="int >= 0", scale="> 0", margin=">= 0", ce_weight=">= 0", ce_eps="in [0, 1)",
+    triplet_weight=">= 0", triplet_margin=">= 0", circle_weight=">= 0", circle_margin=">= 0", circle_gamma="> 0",
+    lr="> 0", weight_decay=">= 0", warmup_iters="int >= 0", warmup_factor="in (0, 1]", milestones="int >= 0",
+    gamma="> 0", epochs="int >= 1", freeze_backbone_iters="int >= 0", seed="int >= 0", ckpt_every="int >= 1",
+    eval_every="int >= 1", log_every="int >= 1", eval_batch_size="int >= 1")
+
+
 @dataclass(frozen=True)
 class TargetConfig:
     "Everything that defines a target-model training run."
@@ -94,9 +123,10 @@ class TargetConfig:
         fix = lambda name, v: object.__setattr__(self, name, v)
         fix("size", tuple(int(v) for v in self.size))
         fix("milestones", tuple(int(v) for v in self.milestones))
-        problems = []
-        if len(self.size) != 2 or min(self.size) < 16: problems.append(f"size must be (h, w) >= 16, got {self.size}")
+        problems = number_problems(self, _TARGET_NUMBERS)
+        if len(self.size) != 2: problems.append(f"size must be (h, w), got {self.size}")
         if self.depth not in (18, 34, 50, 101): problems.append(f"depth must be 18/34/50/101, got {self.depth}")
+        if self.last_stride not in (1, 2): problems.append(f"last_stride must be 1 or 2, got {self.last_stride}")
         if self.pooling not in ("gem", "avg"): problems.append(f"pooling must be 'gem' or 'avg', got {self.pooling!r}")
         if self.stem_pool not in STEM_POOLS:
             problems.append(f"stem_pool must be one of {STEM_POOLS}, got {self.stem_pool!r}")
@@ -104,11 +134,7 @@ class TargetConfig:
             problems.append(f"classifier must be 'circle' or 'linear', got {self.classifier!r}")
         if self.schedule not in ("cosine", "multistep"):
             problems.append(f"schedule must be 'cosine' or 'multistep', got {self.schedule!r}")
-        if self.p < 2 or self.k < 1: problems.append(f"need p >= 2 and k >= 1, got p={self.p}, k={self.k}")
         if self.triplet_weight > 0 and self.k < 2: problems.append("the triplet loss needs k >= 2 positives")
-        if self.epochs < 1: problems.append(f"epochs must be >= 1, got {self.epochs}")
-        if min(self.ckpt_every, self.eval_every, self.log_every) < 1:
-            problems.append("ckpt_every, eval_every and log_every must be >= 1")
         if self.ce_weight + self.triplet_weight + self.circle_weight <= 0: problems.append("all loss weights are 0")
         if problems: raise ValueError("invalid TargetConfig: " + "; ".join(problems))
 
@@ -459,6 +485,7 @@ def _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress
     if cfg.p % world:
         raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
     data = open_dataset(data_root)                                    # Market-1501 (or SynthMarket) or Duke
+    require_matches(data.query, data.gallery)      # else the first evaluation fails, an eval_every of epochs from now
     fingerprint = data_fingerprint(data)                              # kept in every checkpoint
     ck = load_checkpoint(src) if src is not None else None
     if ck is not None:                             # before anything is written: a refused resume changes nothing
