@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from amd_reid.faithfulness import run_faithfulness
+from amd_reid.faithfulness import BASELINES, run_faithfulness
 from amd_reid.interpreter_training import load_interpreter
 
 TABLE1 = {"adre": "ADRE", "xmap_e": "X-mAP_e", "xmap_c": "X-mAP_c", "interpreter.mAP": "interp mAP",
@@ -52,8 +52,7 @@ def main():
         variant, seed = key.split(":")
         interp, info = load_interpreter(path, "cpu")
         _, ex, rep = run_faithfulness(interp.target, interp, a.data, n_pairs=a.pairs, progress=False,
-                                      baselines=() if baselines is not None else ("random", "annotation", "gradcam",
-                                                                                  "region"))
+                                      baselines=() if baselines is not None else BASELINES)
         if baselines is None:
             baselines = rep.headline.drop(index="amd")
         m = table1(interp, a.data)
