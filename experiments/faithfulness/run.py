@@ -54,7 +54,7 @@ def main():
         _, ex, rep = run_faithfulness(interp.target, interp, a.data, n_pairs=a.pairs, progress=False,
                                       baselines=() if baselines is not None else BASELINES)
         if baselines is None:
-            baselines = rep.headline.drop(index="amd")
+            baselines = rep.headline.drop(index=["amd", "amd_cells"])
         m = table1(interp, a.data)
         for readout in ("amd", "amd_cells"):
             row = {"variant": variant, "readout": readout, "seed": int(seed), "checkpoint": path,
