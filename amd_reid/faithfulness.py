@@ -29,7 +29,8 @@ __all__ = ['FOOTPRINT_FRACTION', 'HEADLINE', 'BASELINES', 'RANDOMISED', 'average
            'footprint', 'peak_hit', 'mass_share', 'distance_curve', 'curve_auc', 'TargetView', 'target_view',
            'Explanation', 'amd_explanation', 'cell_attribution', 'amd_cell_explanation', 'random_explanation',
            'annotation_explanation', 'gradcam_explanation', 'effect_prior_explanation', 'region_explanation',
-           'faithfulness_scores', 'FaithfulnessReport', 'faithfulness_report', 'run_faithfulness', 'write_faithfulness',
+           'distance_evidence', 'amd_evidence_explanation', 'layout_explanation', 'faithfulness_scores',
+           'FaithfulnessReport', 'faithfulness_report', 'run_faithfulness', 'write_faithfulness',
            'counterfactual_figure', 'footprint_figure', 'shuffled_attribute_copy', 'cascading_randomisation']
 
 # %% ../nbs/27_faithfulness.ipynb #f8001ec0
@@ -316,6 +317,49 @@ def region_explanation(view: TargetView) -> Explanation:
     "The attributes' body regions as maps (no attribute ranking)."
     return Explanation(None, view.regions_q.float(), view.regions_g.float())
 
+# %% ../nbs/27_faithfulness.ipynb #33f4ac5f
+def distance_evidence(head, f_a: Tensor, f_b: Tensor) -> Tensor:
+    """How much each cell of `f_b` makes T's distance d(a, b) = ||head(f_a) - head(f_b)||: gradient x input on
+    b's map, summed over channels. (P, C, h, w) maps -> (P, h, w); `head` maps (B, C, h, w) to embeddings."""
+    with torch.enable_grad():
+        fb = f_b.detach().clone().requires_grad_(True)
+        d = (head(f_a.detach()) - head(fb)).norm(dim=1)
+        g, = torch.autograd.grad(d.sum(), fb)
+    return (g * fb).sum(1).detach()
+
+
+def _evidence(target: ReIDModel, view: TargetView, batch_size: int = 64) -> tuple[Tensor, Tensor]:
+    "max(e, 0) of `distance_evidence` over every pair's query and gallery map: two (P, 1, h, w)."
+    head = target.head
+    was = head.training
+    head.eval()
+    try:
+        ev = lambda a, b: torch.cat([distance_evidence(head.embed, a[i:i + batch_size], b[i:i + batch_size])
+                                     for i in range(0, len(a), batch_size)])
+        return ev(view.f_g, view.f_q).clamp_min(0)[:, None], ev(view.f_q, view.f_g).clamp_min(0)[:, None]
+    finally:
+        head.train(was)
+
+
+def amd_evidence_explanation(interpreter: AMDInterpreter, view: TargetView, batch_size: int = 64,
+                             ex: Explanation | None = None) -> Explanation:
+    """AMD's contributions, with each mask gated by T's evidence for the pair (`distance_evidence`, positive part).
+    `ex`: `amd_explanation` of the same view, if already computed."""
+    ex = ex if ex is not None else amd_explanation(interpreter, view, batch_size)
+    e_q, e_g = _evidence(interpreter.target, view, batch_size)
+    return Explanation(ex.contributions, ex.maps_q * e_q, ex.maps_g * e_g, ex.top)
+
+
+def layout_explanation(target: ReIDModel, view: TargetView, evidence: bool = False) -> Explanation:
+    "Each attribute's body band as its map (no ranking); with `evidence`, gated by T's evidence for the pair."
+    from .amd_losses import layout_prior_map
+    P, M = view.diff.shape
+    band = layout_prior_map(list(view.cs.names), tuple(view.f_q.shape[-2:]))[None].expand(P, -1, -1, -1)
+    if not evidence:
+        return Explanation(None, band, band)
+    e_q, e_g = _evidence(target, view)
+    return Explanation(None, band * e_q, band * e_g)
+
 # %% ../nbs/27_faithfulness.ipynb #e22c4033
 def _pair_order(maps: Tensor, top: Tensor) -> Tensor:
     "(P, M, h, w) maps, (P,) attribute -> (P, h * w) cells in descending order of that attribute's map."
@@ -398,7 +442,7 @@ def faithfulness_report(view: TargetView, explanations: dict[str, Explanation],
     return FaithfulnessReport(headline, per, scores, effects)
 
 # %% ../nbs/27_faithfulness.ipynb #c035dd47
-BASELINES = ("random", "annotation", "gradcam", "region", "effect_prior")
+BASELINES = ("random", "annotation", "gradcam", "layout", "layout_evidence", "region", "effect_prior")
 
 
 def run_faithfulness(target: ReIDModel, interpreter: AMDInterpreter | None, root: str | Path,
@@ -413,6 +457,7 @@ def run_faithfulness(target: ReIDModel, interpreter: AMDInterpreter | None, root
     view = target_view(target, cs, root, size)
     make = {"random": lambda v: random_explanation(v, seed), "annotation": annotation_explanation,
             "gradcam": lambda v: gradcam_explanation(target, v), "region": region_explanation,
+            "layout": lambda v: layout_explanation(target, v), "layout_evidence": lambda v: layout_explanation(target, v, True),
             "effect_prior": effect_prior_explanation}
     unknown = [b for b in baselines if b not in make]
     if unknown:
@@ -421,6 +466,7 @@ def run_faithfulness(target: ReIDModel, interpreter: AMDInterpreter | None, root
     if interpreter is not None:
         explanations["amd"] = amd_explanation(interpreter, view)
         explanations["amd_cells"] = amd_cell_explanation(interpreter, view, ex=explanations["amd"])
+        explanations["amd_evidence"] = amd_evidence_explanation(interpreter, view, ex=explanations["amd"])
     explanations |= {k: f(view) for k, f in (extra or {}).items()}
     explanations |= {b: make[b](view) for b in baselines}
     return view, explanations, faithfulness_report(view, explanations, target.head.embed)
@@ -553,7 +599,7 @@ def _reinit(module: torch.nn.Module) -> None:
 @torch.no_grad()
 def cascading_randomisation(interpreter: AMDInterpreter, view: TargetView, seed: int = 0,
                             steps: Sequence[str] = RANDOMISED) -> pd.DataFrame:
-    "Headline scores of AMD (masks and cell attributions) with the interpreter's top modules re-initialised in turn."
+    "Headline scores of AMD (masks, cell attributions, evidence-gated masks) with the interpreter's top modules re-initialised in turn."
     import copy
     rows = {}
     model = copy.deepcopy(interpreter)
@@ -563,7 +609,8 @@ def cascading_randomisation(interpreter: AMDInterpreter, view: TargetView, seed:
             _reinit(model.get_submodule(step))
         label = step if step == "trained" else f"random up to {step}"
         amd = amd_explanation(model, view)
-        rep = faithfulness_report(view, {"amd": amd, "amd_cells": amd_cell_explanation(model, view, ex=amd)},
+        rep = faithfulness_report(view, {"amd": amd, "amd_cells": amd_cell_explanation(model, view, ex=amd),
+                                         "amd_evidence": amd_evidence_explanation(model, view, ex=amd)},
                                   interpreter.target.head.embed)
         for k in rep.headline.index:
             rows[(label, k)] = rep.headline.loc[k]

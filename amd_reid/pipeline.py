@@ -484,7 +484,7 @@ def faithfulness_figures(view, explanations: dict, report, figures: Path) -> lis
     for name in strongest:
         k = np.flatnonzero(cs.attribute == list(cs.names).index(name))
         rows.append(int(k[np.argmax(view.effect[k].numpy())]))
-    shown = {k: e for k, e in explanations.items() if k in ("amd", "gradcam", "region") or k.startswith("amd")}
+    shown = {k: e for k, e in explanations.items() if k in ("gradcam", "layout_evidence", "region") or k.startswith("amd")}
     return written + F.save_figure(footprint_figure(view, shown, rows), figures / "footprints")
 
 # %% ../nbs/35_pipeline.ipynb #778626eb

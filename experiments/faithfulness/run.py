@@ -54,9 +54,9 @@ def main():
         _, ex, rep = run_faithfulness(interp.target, interp, a.data, n_pairs=a.pairs, progress=False,
                                       baselines=() if baselines is not None else BASELINES)
         if baselines is None:
-            baselines = rep.headline.drop(index=["amd", "amd_cells"])
+            baselines = rep.headline.drop(index=["amd", "amd_cells", "amd_evidence"])
         m = table1(interp, a.data)
-        for readout in ("amd", "amd_cells"):
+        for readout in ("amd", "amd_cells", "amd_evidence"):
             row = {"variant": variant, "readout": readout, "seed": int(seed), "checkpoint": path,
                    **rep.headline.loc[readout].to_dict(), **m}
             rows.append(row)
@@ -65,6 +65,7 @@ def main():
         per_attr.setdefault(variant, []).append(pd.DataFrame(
             {"footprint_peak_hit:amd": rep.per_attribute["footprint_peak_hit"]["amd"],
              "footprint_peak_hit:amd_cells": rep.per_attribute["footprint_peak_hit"]["amd_cells"],
+             "footprint_peak_hit:amd_evidence": rep.per_attribute["footprint_peak_hit"]["amd_evidence"],
              "top1_agreement": rep.per_attribute["top1_agreement"]["amd"]}))
     runs = pd.DataFrame(rows)
     runs.round(4).to_csv(out / "runs.csv", index=False)
