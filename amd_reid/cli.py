@@ -235,8 +235,10 @@ def cmd_demo(args) -> int:
     return 0
 
 
-QUICK_TARGET = ("epochs=5", "eval_every=5", "ckpt_every=5")             # overrides of the cpu_synth_r18 presets
-QUICK_INTERPRETER = ("epochs=2", "eval_every=2", "ckpt_every=2")
+# overrides of the cpu_synth_r18 presets: a quarter of the pixels (64 x 32) and fewer epochs; on SynthMarket small the
+# target reaches Rank-1 82.5 / mAP 72.4 (the full demo's: 95.0 / 88.8)
+QUICK_TARGET = ("size=64,32", "epochs=6", "eval_every=6", "ckpt_every=6")
+QUICK_INTERPRETER = ("size=64,32", "epochs=2", "eval_every=2", "ckpt_every=2")
 
 
 def quick_look(data: str | Path = "data/SynthMarket-small", out: str | Path = "runs/quick", seed: int = 0,
