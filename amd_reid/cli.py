@@ -252,7 +252,7 @@ def quick_look(data: str | Path = "data/SynthMarket-small", out: str | Path = "r
     from amd_reid.explain_metrics import evaluate_explanations
     from amd_reid.explainer import Explainer, Gallery
     from amd_reid.interpreter_training import INTERPRETER_PRESETS
-    from amd_reid.metrics import pairwise_distance, same_identity_and_camera
+    from amd_reid.metrics import pairwise_distance, protocol_keep
     from amd_reid.pipeline import ensure_interpreter, ensure_synthmarket, ensure_target
     from amd_reid.training import TARGET_PRESETS
     t_start, data, out = time.perf_counter(), Path(data), Path(out)
@@ -271,7 +271,7 @@ def quick_look(data: str | Path = "data/SynthMarket-small", out: str | Path = "r
     ev = evaluate_explanations(qc.attr_embed, gc.attr_embed, qc.embed, gc.embed, qc.pids, gc.pids, qc.camids,
                                gc.camids, qc.attrs, gc.attrs)
     d = pairwise_distance(qc.embed, gc.embed).numpy()
-    d[same_identity_and_camera(qc.pids, qc.camids, gc.pids, gc.camids).numpy() | (gc.pids == -1).numpy()[None]] = np.inf
+    d[~protocol_keep(qc.pids, qc.camids, gc.pids, gc.camids).numpy()] = np.inf
     top1 = gc.pids.numpy()[d.argmin(1)]
     wrong = np.flatnonzero(top1 != qc.pids.numpy())
     qi = int(wrong[0]) if len(wrong) else 0

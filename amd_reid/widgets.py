@@ -26,43 +26,22 @@ from PIL import Image, ImageDraw, ImageFont
 from .attributes import MARKET_ATTRIBUTES
 from .data import load_image
 from .datasets import ImageRecord
-from .explain import ExplanationCache, PairExplanation, average_masks, build_cache, upsample_masks
+from .explain import (ExplanationCache, PairExplanation, attribute_contributions, attribute_distances,
+                              average_masks, build_cache, upsample_masks)
 from .figures import COLOURS, MASK_CMAP, attribute_label, pair_explanation_figure, rank_list_figure
-from .metrics import topk
+from .metrics import protocol_keep, rank_gallery
 
 # %% auto #0
-__all__ = ['CORRECT', 'WRONG', 'QUERY', 'PICKED', 'protocol_keep', 'rank_gallery', 'pair_distances', 'cached_pair',
-           'filter_queries', 'colorize', 'resize_maps', 'mask_heat', 'overlay', 'to_png', 'jpeg_data_uri', 'frame',
-           'caption', 'hstack', 'vstack', 'contribution_html', 'draw_contributions', 'ExplanationBrowser']
-
-# %% ../nbs/31_widgets.ipynb #5f9bc957
-def protocol_keep(q_pid: int, q_camid: int, g_pids: np.ndarray, g_camids: np.ndarray) -> np.ndarray:
-    "Boolean (m,): the gallery items a query may be matched with (not same identity *and* camera, not junk)."
-    g_pids, g_camids = np.asarray(g_pids), np.asarray(g_camids)
-    return ~((g_pids == q_pid) & (g_camids == q_camid)) & (g_pids != -1)
-
-
-def rank_gallery(q_embed: torch.Tensor, g_embed: torch.Tensor, q_pid: int, q_camid: int,
-                 g_pids: np.ndarray, g_camids: np.ndarray, k: int,
-                 metric: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
-    "The query's top-k gallery under the Market protocol: (indices (k,), distances (k,)), nearest first."
-    keep = protocol_keep(q_pid, q_camid, g_pids, g_camids)              # (m,)
-    k = min(int(k), int(keep.sum()))
-    if k <= 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    fetch = min(k + int((~keep).sum()), len(keep))
-    dist, idx = topk(torch.as_tensor(q_embed).reshape(1, -1), g_embed, fetch, metric)
-    dist, idx = dist[0].numpy(), idx[0].numpy()                        # (fetch,)
-    ok = keep[idx]
-    return idx[ok][:k], dist[ok][:k]
+__all__ = ['CORRECT', 'WRONG', 'QUERY', 'PICKED', 'pair_distances', 'cached_pair', 'filter_queries', 'colorize', 'resize_maps',
+           'mask_heat', 'overlay', 'to_png', 'jpeg_data_uri', 'frame', 'caption', 'hstack', 'vstack',
+           'contribution_html', 'draw_contributions', 'ExplanationBrowser']
 
 # %% ../nbs/31_widgets.ipynb #f727e805
 def pair_distances(q_cache: ExplanationCache, qi: int, g_cache: ExplanationCache, gi: int) -> dict:
     "d, d_hat, attribute distances d_m (M,) and contributions p_m (M,) of query `qi` and gallery item `gi`."
     d = (q_cache.embed[qi] - g_cache.embed[gi]).norm().item()
-    dm = (q_cache.attr_embed[qi].float() - g_cache.attr_embed[gi].float()).norm(dim=-1)    # (M,)
-    return {"d": d, "d_hat": dm.mean().item(), "attr_dist": dm.numpy(),
-            "contributions": (dm / dm.sum().clamp_min(1e-12)).numpy()}
+    dm = attribute_distances(q_cache.attr_embed[qi], g_cache.attr_embed[gi])    # (M,)
+    return {"d": d, "d_hat": dm.mean().item(), "attr_dist": dm.numpy(), "contributions": attribute_contributions(dm).numpy()}
 
 
 def cached_pair(q_cache: ExplanationCache, qi: int, g_cache: ExplanationCache, gi: int,
