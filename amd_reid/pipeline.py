@@ -27,11 +27,12 @@ from .explain import (ExplanationCache, attribute_contributions, attribute_dista
                               gradcam_distance, localisation_scores)
 from .explain_metrics import REFERENCE_ALPHAS, evaluate_explanations
 from .faithfulness import counterfactual_figure, footprint_figure, run_faithfulness, write_faithfulness
-from .interpreter_training import (INTERPRETER_PRESETS, check_interpreter_setup, load_interpreter,
+from .interpreter_training import (INTERPRETER_PRESETS, InterpreterConfig, check_interpreter_setup, load_interpreter,
                                            train_interpreter)
 from .mask_ablation import ABLATIONS, mask_ablation
 from .metrics import protocol_keep, same_identity_and_camera
-from .training import TARGET_PRESETS, config_changes, describe_changes, load_target, resume_file, train_target
+from .training import (TARGET_PRESETS, TargetConfig, config_changes, describe_changes, load_target, resume_file,
+                               train_target)
 
 # %% auto #0
 __all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_synthmarket', 'ensure_target', 'ensure_interpreter',
@@ -334,8 +335,8 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     "Data -> target -> interpreter -> evaluation -> figures and Table 1 (see the stages above)."
     t_start, data, out, figures = time.perf_counter(), Path(data), Path(out), Path(figures)
     timings = {}
-    tcfg = TARGET_PRESETS[target_preset].with_overrides(list(target_overrides))
-    icfg = INTERPRETER_PRESETS[interpreter_preset].with_overrides(list(interpreter_overrides))
+    tcfg = TargetConfig.preset(target_preset, target_overrides)
+    icfg = InterpreterConfig.preset(interpreter_preset, interpreter_overrides)
     icfg, tcfg = icfg.replace(holdout=holdout), tcfg.replace(holdout=holdout)  # unseen by both models
 
     if _same_folder(data, out):
