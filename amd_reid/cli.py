@@ -51,8 +51,8 @@ def cmd_synth(args) -> int:
 
 def cmd_train_target(args) -> int:
     "Train the target ReID model from a preset (plus `--set key=value` overrides)."
-    from amd_reid.training import TARGET_PRESETS, train_target
-    cfg = TARGET_PRESETS[args.preset].with_overrides(args.set or [])
+    from amd_reid.training import TargetConfig, train_target
+    cfg = TargetConfig.preset(args.preset, args.set or [])
     out = _train_out(args)
     _, res = train_target(cfg, args.data, out, resume=args.resume, device=args.device)
     m = res["metrics"]
@@ -63,8 +63,8 @@ def cmd_train_target(args) -> int:
 
 def cmd_train_interpreter(args) -> int:
     "Train the AMD interpreter for a trained target checkpoint."
-    from amd_reid.interpreter_training import INTERPRETER_PRESETS, train_interpreter
-    cfg = INTERPRETER_PRESETS[args.preset].with_overrides(args.set or [])
+    from amd_reid.interpreter_training import InterpreterConfig, train_interpreter
+    cfg = InterpreterConfig.preset(args.preset, args.set or [])
     out = _train_out(args)
     _, res = train_interpreter(cfg, args.target, args.data, out, resume=args.resume, device=args.device)
     m = res["metrics"]
@@ -253,16 +253,16 @@ def quick_look(data: str | Path = "data/SynthMarket-small", out: str | Path = "r
     from amd_reid.explain import build_cache
     from amd_reid.explain_metrics import evaluate_explanations
     from amd_reid.explainer import Explainer, Gallery
-    from amd_reid.interpreter_training import INTERPRETER_PRESETS
-    from amd_reid.metrics import pairwise_distance, same_identity_and_camera
+    from amd_reid.interpreter_training import InterpreterConfig
+    from amd_reid.metrics import pairwise_distance, protocol_keep
     from amd_reid.pipeline import ensure_interpreter, ensure_synthmarket, ensure_target
-    from amd_reid.training import TARGET_PRESETS
+    from amd_reid.training import TargetConfig
     t_start, data, out = time.perf_counter(), Path(data), Path(out)
     print(f"[1/4] data: {data}", flush=True)
     ensure_synthmarket(data, synth, seed)
     ds = open_dataset(data)
-    tcfg = TARGET_PRESETS["cpu_synth_r18"].with_overrides(list(target_overrides))
-    icfg = INTERPRETER_PRESETS["cpu_synth_r18"].with_overrides(list(interpreter_overrides))
+    tcfg = TargetConfig.preset("cpu_synth_r18", target_overrides)
+    icfg = InterpreterConfig.preset("cpu_synth_r18", interpreter_overrides)
     print(f"[2/4] target: cpu_synth_r18 with {', '.join(target_overrides)}", flush=True)
     _, target_ckpt, _ = ensure_target(tcfg, data, out / "target", device)
     print(f"[3/4] interpreter: cpu_synth_r18 with {', '.join(interpreter_overrides)}", flush=True)
@@ -273,7 +273,7 @@ def quick_look(data: str | Path = "data/SynthMarket-small", out: str | Path = "r
     ev = evaluate_explanations(qc.attr_embed, gc.attr_embed, qc.embed, gc.embed, qc.pids, gc.pids, qc.camids,
                                gc.camids, qc.attrs, gc.attrs)
     d = pairwise_distance(qc.embed, gc.embed).numpy()
-    d[same_identity_and_camera(qc.pids, qc.camids, gc.pids, gc.camids).numpy() | (gc.pids == -1).numpy()[None]] = np.inf
+    d[~protocol_keep(qc.pids, qc.camids, gc.pids, gc.camids).numpy()] = np.inf
     top1 = gc.pids.numpy()[d.argmin(1)]
     wrong = np.flatnonzero(top1 != qc.pids.numpy())
     qi = int(wrong[0]) if len(wrong) else 0

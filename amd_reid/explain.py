@@ -23,9 +23,9 @@ from .heads import ReIDModel
 from .interpreter import AMDInterpreter
 
 # %% auto #0
-__all__ = ['ASPECT_TOLERANCE', 'to_pil', 'model_input_size', 'PairExplanation', 'upsample_masks', 'explain_pair',
-           'ExplanationCache', 'build_cache', 'binarise_top', 'average_masks', 'localisation_scores',
-           'gradcam_distance']
+__all__ = ['ASPECT_TOLERANCE', 'to_pil', 'model_input_size', 'attribute_distances', 'attribute_contributions', 'PairExplanation',
+           'upsample_masks', 'explain_pair', 'ExplanationCache', 'build_cache', 'binarise_top', 'average_masks',
+           'localisation_scores', 'gradcam_distance']
 
 # %% ../nbs/24_explain.ipynb #deab3b86
 def to_pil(img) -> Image.Image:
@@ -49,6 +49,19 @@ def to_pil(img) -> Image.Image:
 def model_input_size(interpreter: AMDInterpreter) -> tuple[int, int]:
     "The (h, w) the interpreter was trained at (stored on it by the training code), else 256 x 128."
     return tuple(getattr(interpreter, "input_size", (256, 128)))
+
+# %% ../nbs/24_explain.ipynb #573feec8
+def attribute_distances(emb_a, emb_b) -> torch.Tensor:
+    "(..., M) float32 distances d_m between attribute embeddings (..., M, C) of two images (broadcast over batches)."
+    return (torch.as_tensor(emb_a).float() - torch.as_tensor(emb_b).float()).norm(dim=-1)
+
+
+def attribute_contributions(attr_dist):
+    "p_m = d_m / sum_k d_k over the last axis, numpy or torch like `attr_dist` (all 0 where every d_m is 0)."
+    if isinstance(attr_dist, torch.Tensor):
+        return attr_dist / attr_dist.sum(-1, keepdim=True).clamp_min(1e-12)
+    attr_dist = np.asarray(attr_dist)
+    return attr_dist / np.maximum(attr_dist.sum(-1, keepdims=True), 1e-12)
 
 # %% ../nbs/24_explain.ipynb #f29dd111
 @dataclass
@@ -115,14 +128,14 @@ def explain_pair(interpreter: AMDInterpreter, img_a, img_b, size: tuple[int, int
     finally:
         interpreter.train(was)
     d = (out["embed"][0] - out["embed"][1]).norm().item()
-    dm = (out["attr_embed"][0] - out["attr_embed"][1]).norm(dim=-1).float().cpu().numpy()     # (M,)
+    dm = attribute_distances(out["attr_embed"][0], out["attr_embed"][1]).cpu().numpy()     # (M,)
     if not (np.isfinite(d) and np.isfinite(dm).all()):
         raise FloatingPointError(f"explain_pair: non-finite distances (d = {d}, {int((~np.isfinite(dm)).sum())} "
                                  f"attribute distances); the models' weights are broken")
     masks = upsample_masks(out["masks"], size).cpu().numpy()                          # (2, M, H, W)
     logits = out.get("attr_logits")
     return PairExplanation(
-        d=d, d_hat=float(dm.mean()), attr_dist=dm, contributions=dm / max(dm.sum(), 1e-12),
+        d=d, d_hat=float(dm.mean()), attr_dist=dm, contributions=attribute_contributions(dm),
         masks_a=masks[0], masks_b=masks[1], image_a=np.asarray(pils[0]), image_b=np.asarray(pils[1]),
         names=tuple(names),
         attr_logits_a=None if logits is None else logits[0].cpu().numpy(),

@@ -24,10 +24,12 @@ from .attributes import DUKE_ATTRIBUTES, MARKET_ATTRIBUTES
 from .checkpoint import atomic_write
 from .data import build_transforms
 from .datasets import parse_market_name
-from .explain import PairExplanation, explain_pair, model_input_size, to_pil, upsample_masks
+from .explain import (PairExplanation, attribute_contributions, attribute_distances, explain_pair,
+                              model_input_size, to_pil, upsample_masks)
 from .figures import COLOURS, MASK_CMAP, attribute_label, pair_explanation_figure, save_figure
 from .interpreter import AMDInterpreter
 from .interpreter_training import open_interpreter
+from .metrics import protocol_keep
 
 # %% auto #0
 __all__ = ['Explanation', 'checkpoint_attribute_names', 'Explainer', 'gallery_files', 'Gallery', 'index_gallery', 'RankList',
@@ -274,7 +276,7 @@ def explain_rank_list(interp: AMDInterpreter, query, gallery: Gallery | str | Pa
         if correct.shape != (len(items),):
             raise ValueError(f"matches: {correct.shape[0]} flags for {len(items)} gallery images")
     elif q_id is not None and g.pids is not None:
-        keep = (g.pids != -1) & ~((g.pids == q_id[0]) & (g.camids == q_id[1]))   # junk and same-camera matches out
+        keep = protocol_keep(q_id[0], q_id[1], g.pids, g.camids)              # junk and same-camera matches out
         correct = g.pids == q_id[0]
     else:
         correct = None
@@ -289,7 +291,7 @@ def explain_rank_list(interp: AMDInterpreter, query, gallery: Gallery | str | Pa
         interp.train(was)
     d = (g.embed[idx] - q["embed"]).norm(dim=1).numpy()                      # (n,)
     order = np.argsort(d, kind="stable")
-    dm_all = (g.attr_embed[idx] - q["attr_embed"]).norm(dim=-1).numpy()        # (n, M)
+    dm_all = attribute_distances(g.attr_embed[idx], q["attr_embed"]).numpy()    # (n, M)
     size = model_input_size(interp)
     shown = order[:k]
     ok = None if correct is None else correct[idx]
@@ -299,7 +301,7 @@ def explain_rank_list(interp: AMDInterpreter, query, gallery: Gallery | str | Pa
         query=_resized(query, size), images=[_resized(items[idx[j]], size) for j in shown],
         sources=[items[idx[j]] if isinstance(items[idx[j]], (str, Path)) else int(idx[j]) for j in shown],
         distances=d[shown], correct=None if ok is None else ok[shown], attr_dist=dm,
-        contributions=dm / np.maximum(dm.sum(1, keepdims=True), 1e-12),
+        contributions=attribute_contributions(dm),
         masks=upsample_masks(g.masks[idx[shown]], size).numpy(),
         query_masks=upsample_masks(q["masks"], size).numpy()[0], names=tuple(names),
         match_rank=match, match_dist=None if match is None else float(d[order[match]]),

@@ -19,7 +19,7 @@ from torch import Tensor
 from .amd_losses import region_cells
 from .counterfactuals import CounterfactualSet
 from .data import build_transforms, load_image
-from .explain import gradcam_distance
+from .explain import attribute_contributions, attribute_distances, gradcam_distance
 from .heads import ReIDModel
 from .interpreter import AMDInterpreter
 from .synthmarket import FOLDERS, load_regions
@@ -240,8 +240,7 @@ def amd_explanation(interpreter: AMDInterpreter, view: TargetView, batch_size: i
     finally:
         interpreter.train(was)
     cat = lambda o, k: torch.cat([b[k] for b in o]).float().cpu()
-    dm = (cat(outs[0], "attr_embed") - cat(outs[1], "attr_embed")).norm(dim=-1)         # (P, M)
-    p = dm / dm.sum(1, keepdim=True).clamp_min(1e-12)
+    p = attribute_contributions(attribute_distances(cat(outs[0], "attr_embed"), cat(outs[1], "attr_embed")))  # (P, M)
     return Explanation(p, cat(outs[0], "masks"), cat(outs[1], "masks"), _top(p))
 
 

@@ -25,7 +25,7 @@ from matplotlib.ticker import FuncFormatter
 
 from .attributes import ATTRIBUTE_MEANING, MARKET_ATTRIBUTES, positive_ratio
 from .checkpoint import atomic_write
-from .explain import ExplanationCache, PairExplanation, average_masks, to_pil
+from .explain import ExplanationCache, PairExplanation, attribute_contributions, average_masks, to_pil
 from .training import read_log
 
 # %% auto #0
@@ -471,7 +471,7 @@ def rank_list_figure(query, gallery: Sequence, distances: Sequence[float], corre
     dm = np.asarray(attr_dist, dtype=np.float64)
     if dm.shape != (len(names),):
         raise ValueError(f"rank_list_figure: {dm.shape[0]} attribute distances for {len(names)} names")
-    p = dm / max(dm.sum(), 1e-12)
+    p = attribute_contributions(dm)
     b = float(p.max())
     new_d, new_rank = reweighted_rank(d, chosen, b, alpha, b_all)
 

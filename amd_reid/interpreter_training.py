@@ -30,7 +30,7 @@ from .interpreter import MASK_NORMS, AMDInterpreter, load_fastreid_interpreter
 from .metrics import require_matches
 from .synthmarket import RegionReader, has_regions
 from .threads import set_cpu_threads
-from .training import (TargetConfig, TARGET_PRESETS, autocast_context, _check_out_dir, _check_resumable, _distributed,
+from .training import (RunConfig, TargetConfig, TARGET_PRESETS, autocast_context, _check_out_dir, _check_resumable, _distributed,
                                _grad_scaler, _holding, _loss_values, _MetricsLog, _open_out_dir, _read_checkpoint,
                                _stop_if_non_finite, _default_device, _run_precision, build_target, load_target,
                                lr_factor, number_problems, precision_name, plot_training_log, config_changes, describe_changes)
@@ -51,8 +51,10 @@ _INTERPRETER_NUMBERS = dict(     # every numeric field of InterpreterConfig (`nu
 
 
 @dataclass(frozen=True)
-class InterpreterConfig:
+class InterpreterConfig(RunConfig):
     "Everything that defines an interpreter training run (the target comes from its checkpoint)."
+    _numbers = _INTERPRETER_NUMBERS               # a class attribute, not a field
+
     # data (size must equal the target's)
     size: tuple[int, int] = (256, 128)
     p: int = 6
@@ -95,23 +97,15 @@ class InterpreterConfig:
     log_every: int = 10
     eval_batch_size: int = 64
 
-    def __post_init__(self):
-        object.__setattr__(self, "size", tuple(int(v) for v in self.size))
-        object.__setattr__(self, "milestones", tuple(int(v) for v in self.milestones))
-        problems = number_problems(self, _INTERPRETER_NUMBERS)
-        if len(self.size) != 2: problems.append(f"size must be (h, w), got {self.size}")
+    def _choice_problems(self) -> list[str]:
+        problems = []
         if self.schedule not in ("cosine", "multistep"): problems.append(f"schedule {self.schedule!r}")
         if self.mask_norm not in MASK_NORMS: problems.append(f"mask_norm must be one of {MASK_NORMS}, got {self.mask_norm!r}")
         if self.region_prior > 0 and self.autoaugment:
             problems.append("region_prior needs autoaugment off (its geometric operations are not applied to regions)")
         if self.pretrained and self.init_from_target:
             problems.append("pretrained and init_from_target both set: the tail starts from one of them")
-        if problems: raise ValueError("invalid InterpreterConfig: " + "; ".join(problems))
-
-    to_dict = TargetConfig.to_dict
-    from_dict = classmethod(TargetConfig.from_dict.__func__)
-    replace = TargetConfig.replace
-    with_overrides = TargetConfig.with_overrides
+        return problems
 
 
 INTERPRETER_PRESETS: dict[str, InterpreterConfig] = {
@@ -122,6 +116,7 @@ INTERPRETER_PRESETS: dict[str, InterpreterConfig] = {
         lr=3.5e-4, warmup_iters=50, schedule="cosine", milestones=(), epochs=6,
         ckpt_every=3, eval_every=6, log_every=5),
 }
+InterpreterConfig.presets = INTERPRETER_PRESETS
 
 # %% ../nbs/23_interpreter_training.ipynb #38418626
 def interpreter_loss(out: dict[str, torch.Tensor], attrs: torch.Tensor, cfg: InterpreterConfig,

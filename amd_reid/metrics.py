@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['NO_MATCH', 'evaluate_rank_loop', 'evaluate_rank', 'same_identity_and_camera', 'has_match', 'require_matches',
-           'pairwise_distance', 'topk', 'extract_features']
+__all__ = ['NO_MATCH', 'evaluate_rank_loop', 'evaluate_rank', 'same_identity_and_camera', 'protocol_keep', 'has_match',
+           'require_matches', 'pairwise_distance', 'topk', 'rank_gallery', 'extract_features']
 
 # %% ../nbs/14_metrics.ipynb #097b15b2
 def _to_numpy(x: Any) -> np.ndarray:
@@ -189,6 +189,17 @@ def same_identity_and_camera(q_pids, q_camids, g_pids, g_camids):
     "(n, m) bool, numpy or torch like the inputs: the query-gallery pairs the Market-1501 protocol removes."
     return (q_pids[:, None] == g_pids[None, :]) & (q_camids[:, None] == g_camids[None, :])
 
+# %% ../nbs/14_metrics.ipynb #de9ecba7
+def protocol_keep(q_pids, q_camids, g_pids, g_camids):
+    """(n, m) bool, numpy or torch like the inputs: the pairs the Market-1501 protocol ranks (not the query's identity
+    under its own camera, not a junk gallery image); a single query (scalar pid and camera) gives (m,)."""
+    single = np.ndim(q_pids) == 0
+    if single:
+        q_pids, q_camids = np.asarray([q_pids]), np.asarray([q_camids])
+        g_pids, g_camids = np.asarray(g_pids), np.asarray(g_camids)
+    keep = ~same_identity_and_camera(q_pids, q_camids, g_pids, g_camids) & (g_pids != -1)[None, :]
+    return keep[0] if single else keep
+
 # %% ../nbs/14_metrics.ipynb #dffe4ff2
 def has_match(q_pids, q_camids, g_pids, g_camids) -> np.ndarray:
     "(n,) bool: the query's identity is in the gallery under another camera (a query without one never counts)."
@@ -272,6 +283,21 @@ def topk(qf, gf, k: int, metric: str = "euclidean") -> tuple[torch.Tensor, torch
     score = torch.from_numpy(score)
     dist = 1 - score if metric == "cosine" else score.clamp_(min=0).sqrt_()  # faiss L2 is squared
     return dist, torch.from_numpy(idx).long()
+
+# %% ../nbs/14_metrics.ipynb #0ce98ac7
+def rank_gallery(q_embed: torch.Tensor, g_embed: torch.Tensor, q_pid: int, q_camid: int,
+                 g_pids: np.ndarray, g_camids: np.ndarray, k: int,
+                 metric: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
+    "The query's top-k gallery under the Market protocol: (indices (k,), distances (k,)), nearest first."
+    keep = protocol_keep(q_pid, q_camid, g_pids, g_camids)             # (m,)
+    k = min(int(k), int(keep.sum()))
+    if k <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    fetch = min(k + int((~keep).sum()), len(keep))
+    dist, idx = topk(torch.as_tensor(q_embed).reshape(1, -1), g_embed, fetch, metric)
+    dist, idx = dist[0].numpy(), idx[0].numpy()                        # (fetch,)
+    ok = keep[idx]
+    return idx[ok][:k], dist[ok][:k]
 
 # %% ../nbs/14_metrics.ipynb #a9914265
 def _embedding(out: Any) -> torch.Tensor:

@@ -23,14 +23,16 @@ from .backbones import require_weights
 from .checkpoint import atomic_write, folder_lock, load_checkpoint
 from .datasets import data_fingerprint, fingerprint_changes, holdout_split, open_dataset
 from .data import build_test_loader
-from .explain import (ExplanationCache, build_cache, explain_pair, gradcam_distance, localisation_scores)
+from .explain import (ExplanationCache, attribute_contributions, attribute_distances, build_cache, explain_pair,
+                              gradcam_distance, localisation_scores)
 from .explain_metrics import REFERENCE_ALPHAS, evaluate_explanations
 from .faithfulness import counterfactual_figure, footprint_figure, run_faithfulness, write_faithfulness
-from .interpreter_training import (INTERPRETER_PRESETS, check_interpreter_setup, load_interpreter,
+from .interpreter_training import (INTERPRETER_PRESETS, InterpreterConfig, check_interpreter_setup, load_interpreter,
                                            train_interpreter)
 from .mask_ablation import ABLATIONS, mask_ablation
-from .metrics import same_identity_and_camera
-from .training import TARGET_PRESETS, config_changes, describe_changes, load_target, resume_file, train_target
+from .metrics import protocol_keep, same_identity_and_camera
+from .training import (TARGET_PRESETS, TargetConfig, config_changes, describe_changes, load_target, resume_file,
+                               train_target)
 
 # %% auto #0
 __all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_synthmarket', 'ensure_target', 'ensure_interpreter',
@@ -187,8 +189,8 @@ def gradcam_comparison(data_root: Path, ds, interp, qc: ExplanationCache, gc: Ex
     _, idx = topk(qc.embed, gc.embed, k=min(20, len(gc)))                       # (n, k)
     first = []
     for i in range(len(qc)):  # the top-ranked gallery image the protocol keeps
-        keep = [j for j in idx[i].tolist() if not (gc.pids[j] == qc.pids[i] and gc.camids[j] == qc.camids[i])]
-        first.append(keep[0] if keep else idx[i, 0].item())
+        keep = idx[i][torch.as_tensor(protocol_keep(qc.pids[i], qc.camids[i], gc.pids[idx[i]], gc.camids[idx[i]]))]
+        first.append(keep[0].item() if len(keep) else idx[i, 0].item())
     q_load = build_test_loader(ds.query, size, batch_size)
     g_load = build_test_loader([ds.gallery[j] for j in first], size, batch_size)
     cams = torch.cat([gradcam_distance(interp.target, qa["img"].to(device), gb["img"].to(device)).cpu()
@@ -333,8 +335,8 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     "Data -> target -> interpreter -> evaluation -> figures and Table 1 (see the stages above)."
     t_start, data, out, figures = time.perf_counter(), Path(data), Path(out), Path(figures)
     timings = {}
-    tcfg = TARGET_PRESETS[target_preset].with_overrides(list(target_overrides))
-    icfg = INTERPRETER_PRESETS[interpreter_preset].with_overrides(list(interpreter_overrides))
+    tcfg = TargetConfig.preset(target_preset, target_overrides)
+    icfg = InterpreterConfig.preset(interpreter_preset, interpreter_overrides)
     icfg, tcfg = icfg.replace(holdout=holdout), tcfg.replace(holdout=holdout)  # unseen by both models
 
     if _same_folder(data, out):
@@ -533,7 +535,7 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc: Localisation | Non
              "explained_vs_encoded")
     # a rank list and pair explanations for the first query with a wrong top-1 (else the first query)
     d = pairwise_distance(qc.embed, gc.embed).numpy()                       # (n, m)
-    keep = ~same_identity_and_camera(qc.pids, qc.camids, gc.pids, gc.camids).numpy()
+    keep = protocol_keep(qc.pids, qc.camids, gc.pids, gc.camids).numpy()
     d = np.where(keep, d, np.inf)
     order = np.argsort(d, axis=1, kind="stable")
     wrong = [i for i in range(len(qc)) if gc.pids[order[i, 0]] != qc.pids[i]]
@@ -541,11 +543,8 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc: Localisation | Non
     top = order[qi, :8]
     correct = (gc.pids[top] == qc.pids[qi]).numpy()
     chosen = int(np.argmax(~correct)) if (~correct).any() else 0
-    attr_d = (qc.attr_embed[qi].float() - gc.attr_embed[top[chosen]].float()).norm(dim=-1).numpy()
-    p_all = []
-    for j in top:
-        dm = (qc.attr_embed[qi].float() - gc.attr_embed[j].float()).norm(dim=-1)
-        p_all.append(float((dm / dm.sum()).max()))
+    dm = attribute_distances(qc.attr_embed[qi], gc.attr_embed[top])                 # (8, M)
+    attr_d, p_all = dm[chosen].numpy(), attribute_contributions(dm).max(-1).values.tolist()
     fig = F.rank_list_figure(ds.query[qi].path, [ds.gallery[j].path for j in top], d[qi, top].tolist(), correct.tolist(),
                              chosen, attr_d, alpha=(alpha or {}).get("max", 1.0), names=names, b_all=p_all,
                              size=tuple(interp.input_size))

@@ -15,7 +15,7 @@ import warnings
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import torch
@@ -35,7 +35,7 @@ from .losses import circle_pairwise, cross_entropy_ls, triplet_batch_hard
 from .metrics import evaluate_rank, extract_features, pairwise_distance, require_matches
 
 # %% auto #0
-__all__ = ['TARGET_PRESETS', 'number_problems', 'TargetConfig', 'lr_factor', 'build_target', 'load_target',
+__all__ = ['TARGET_PRESETS', 'number_problems', 'RunConfig', 'TargetConfig', 'lr_factor', 'build_target', 'load_target',
            'save_imported_target', 'target_loss', 'evaluate_target', 'autocast_context', 'read_log',
            'plot_training_log', 'cpu_has_native_bf16', 'autocast_dtype', 'precision_name', 'train_target',
            'saved_config', 'config_changes', 'describe_changes', 'resume_file']
@@ -61,6 +61,93 @@ def number_problems(cfg, rules: dict[str, str]) -> list[str]:
     return problems
 
 
+def _did_you_mean(word: str, known) -> str:
+    hint = difflib.get_close_matches(word, list(known), 1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
+class RunConfig:
+    """The base of the run configs (`TargetConfig`, `InterpreterConfig`): validation when made, JSON, `key=value`
+    overrides and named presets, every error naming the subclass. A subclass is a frozen dataclass that gives its
+    numeric rules (`_numbers`, see `number_problems`), its other checks (`_choice_problems`) and, once they exist,
+    its `presets`."""
+    _numbers: ClassVar[dict[str, str]] = {}
+    presets: ClassVar[dict[str, "RunConfig"]] = {}
+
+    def _choice_problems(self) -> list[str]:
+        "What is wrong with the non-numeric fields, one line each (a subclass's own checks)."
+        return []
+
+    def __post_init__(self):
+        for name in ("size", "milestones"):                      # lists from JSON, any ints from the command line
+            object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+        problems = number_problems(self, self._numbers)
+        if len(self.size) != 2: problems.append(f"size must be (h, w), got {self.size}")
+        problems += self._choice_problems()
+        if problems: raise ValueError(f"invalid {type(self).__name__}: " + "; ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        "Plain JSON-ready dict (tuples become lists)."
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]):
+        "Inverse of `to_dict`; unknown keys are an error that suggests the closest known key."
+        names = [f.name for f in fields(cls)]
+        unknown = [k for k in d if k not in names]
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} key(s): " + ", ".join(
+                f"{k!r}" + _did_you_mean(k, names) for k in unknown))
+        return cls(**d)
+
+    def replace(self, **overrides):
+        "A copy with some fields changed (validated; unknown names rejected)."
+        return type(self).from_dict({**self.to_dict(), **overrides})
+
+    def with_overrides(self, items: Sequence[str]):
+        "Apply command-line style overrides: `['lr=1e-3', 'size=128,64', 'pretrained=false']`."
+        out = {}
+        for item in items:
+            key, sep, text = item.partition("=")
+            key = key.strip()
+            if not sep: raise ValueError(f"override {item!r} is not of the form key=value")
+            if not hasattr(self, key): self.replace(**{key: None})  # raises with a suggestion
+            out[key] = _parse_value(key, text.strip(), getattr(self, key))
+        return self.replace(**out)
+
+    @classmethod
+    def load(cls, path: str | Path):
+        "Read a config from a JSON file (e.g. the one written beside every checkpoint)."
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    @classmethod
+    def preset(cls, name: str, overrides: Sequence[str] = ()):
+        "The preset `name`, with command-line style `overrides` applied (`with_overrides`)."
+        if name not in cls.presets:
+            raise ValueError(f"unknown {cls.__name__} preset {name!r}{_did_you_mean(name, cls.presets)}; "
+                             f"known: {', '.join(cls.presets)}")
+        return cls.presets[name].with_overrides(list(overrides))
+
+
+def _parse_value(key: str, text: str, current: Any) -> Any:
+    "Parse an override string using the type of the field's current value."
+    low = text.lower()
+    try:
+        if key == "pretrained":  # bool or a path
+            return {"true": True, "false": False}.get(low, text)
+        if isinstance(current, bool):
+            if low not in ("true", "false", "1", "0"): raise ValueError(text)
+            return low in ("true", "1")
+        if isinstance(current, tuple):
+            return tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
+        if isinstance(current, int): return int(text)
+        if isinstance(current, float): return float(text)
+        return text
+    except ValueError:
+        raise ValueError(f"override {key}={text!r}: expected a {type(current).__name__} "
+                         f"like {current!r}") from None
+
+# %% ../nbs/15_training.ipynb #72c1b29d
 _TARGET_NUMBERS = dict(          # every numeric field of TargetConfig (depth and last_stride: a choice, checked below)
     size="int >= 16", p="int >= 2", k="int >= 1", flip="in [0, 1]", pad="int >= 0", erasing="in [0, 1]",
     num_workers="int >= 0", holdout="int >= 0", scale="> 0", margin=">= 0", ce_weight=">= 0", ce_eps="in [0, 1)",
@@ -71,8 +158,10 @@ _TARGET_NUMBERS = dict(          # every numeric field of TargetConfig (depth an
 
 
 @dataclass(frozen=True)
-class TargetConfig:
+class TargetConfig(RunConfig):
     "Everything that defines a target-model training run."
+    _numbers = _TARGET_NUMBERS                    # a class attribute, not a field
+
     # data
     size: tuple[int, int] = (256, 128)  # (h, w) of the network input
     p: int = 16                       # identities per batch (over all processes)
@@ -119,12 +208,8 @@ class TargetConfig:
     log_every: int = 10               # iterations per line of the metrics log
     eval_batch_size: int = 128
 
-    def __post_init__(self):
-        fix = lambda name, v: object.__setattr__(self, name, v)
-        fix("size", tuple(int(v) for v in self.size))
-        fix("milestones", tuple(int(v) for v in self.milestones))
-        problems = number_problems(self, _TARGET_NUMBERS)
-        if len(self.size) != 2: problems.append(f"size must be (h, w), got {self.size}")
+    def _choice_problems(self) -> list[str]:
+        problems = []
         if self.depth not in (18, 34, 50, 101): problems.append(f"depth must be 18/34/50/101, got {self.depth}")
         if self.last_stride not in (1, 2): problems.append(f"last_stride must be 1 or 2, got {self.last_stride}")
         if self.pooling not in ("gem", "avg"): problems.append(f"pooling must be 'gem' or 'avg', got {self.pooling!r}")
@@ -136,61 +221,8 @@ class TargetConfig:
             problems.append(f"schedule must be 'cosine' or 'multistep', got {self.schedule!r}")
         if self.triplet_weight > 0 and self.k < 2: problems.append("the triplet loss needs k >= 2 positives")
         if self.ce_weight + self.triplet_weight + self.circle_weight <= 0: problems.append("all loss weights are 0")
-        if problems: raise ValueError("invalid TargetConfig: " + "; ".join(problems))
+        return problems
 
-    def to_dict(self) -> dict[str, Any]:
-        "Plain JSON-ready dict (tuples become lists)."
-        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TargetConfig":
-        "Inverse of `to_dict`; unknown keys are an error that suggests the closest known key."
-        names = [f.name for f in fields(cls)]
-        unknown = [k for k in d if k not in names]
-        if unknown:
-            hints = {k: difflib.get_close_matches(k, names, 1) for k in unknown}
-            raise ValueError(f"unknown {cls.__name__} key(s): " + ", ".join(
-                f"{k!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for k, h in hints.items()))
-        return cls(**d)
-
-    def replace(self, **overrides) -> "TargetConfig":
-        "A copy with some fields changed (validated; unknown names rejected)."
-        return type(self).from_dict({**self.to_dict(), **overrides})
-
-    def with_overrides(self, items: Sequence[str]) -> "TargetConfig":
-        "Apply command-line style overrides: `['lr=1e-3', 'size=128,64', 'pretrained=false']`."
-        out = {}
-        for item in items:
-            key, sep, text = item.partition("=")
-            key = key.strip()
-            if not sep: raise ValueError(f"override {item!r} is not of the form key=value")
-            if not hasattr(self, key): self.replace(**{key: None})  # raises with a suggestion
-            out[key] = _parse_value(key, text.strip(), getattr(self, key))
-        return self.replace(**out)
-
-    @classmethod
-    def load(cls, path: str | Path) -> "TargetConfig":
-        "Read a config from a JSON file (e.g. the one written beside every checkpoint)."
-        return cls.from_dict(json.loads(Path(path).read_text()))
-
-
-def _parse_value(key: str, text: str, current: Any) -> Any:
-    "Parse an override string using the type of the field's current value."
-    low = text.lower()
-    try:
-        if key == "pretrained":  # bool or a path
-            return {"true": True, "false": False}.get(low, text)
-        if isinstance(current, bool):
-            if low not in ("true", "false", "1", "0"): raise ValueError(text)
-            return low in ("true", "1")
-        if isinstance(current, tuple):
-            return tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
-        if isinstance(current, int): return int(text)
-        if isinstance(current, float): return float(text)
-        return text
-    except ValueError:
-        raise ValueError(f"override {key}={text!r}: expected a {type(current).__name__} "
-                         f"like {current!r}") from None
 
 # %% ../nbs/15_training.ipynb #32f6f8bc
 TARGET_PRESETS: dict[str, TargetConfig] = {
@@ -203,6 +235,7 @@ TARGET_PRESETS: dict[str, TargetConfig] = {
         epochs=18, freeze_backbone_iters=0, amp=False, cpu_bf16=True,
         ckpt_every=5, eval_every=5, log_every=5, eval_batch_size=64),
 }
+TargetConfig.presets = TARGET_PRESETS
 
 # %% ../nbs/15_training.ipynb #56aff797
 def lr_factor(it: int, cfg: TargetConfig, iters_per_epoch: int) -> float:

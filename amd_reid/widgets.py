@@ -26,43 +26,23 @@ from PIL import Image, ImageDraw, ImageFont
 from .attributes import MARKET_ATTRIBUTES
 from .data import load_image
 from .datasets import ImageRecord
-from .explain import ExplanationCache, PairExplanation, average_masks, build_cache, upsample_masks
+from .explain import (ExplanationCache, PairExplanation, attribute_contributions, attribute_distances,
+                              average_masks, build_cache, upsample_masks)
 from .figures import COLOURS, MASK_CMAP, attribute_label, pair_explanation_figure, rank_list_figure
-from .metrics import topk
+from .metrics import protocol_keep, rank_gallery
 
 # %% auto #0
-__all__ = ['CORRECT', 'WRONG', 'QUERY', 'PICKED', 'protocol_keep', 'rank_gallery', 'pair_distances', 'cached_pair',
-           'filter_queries', 'colorize', 'resize_maps', 'mask_heat', 'overlay', 'to_png', 'jpeg_data_uri', 'frame',
-           'caption', 'hstack', 'vstack', 'contribution_html', 'draw_contributions', 'ExplanationBrowser']
-
-# %% ../nbs/31_widgets.ipynb #5f9bc957
-def protocol_keep(q_pid: int, q_camid: int, g_pids: np.ndarray, g_camids: np.ndarray) -> np.ndarray:
-    "Boolean (m,): the gallery items a query may be matched with (not same identity *and* camera, not junk)."
-    g_pids, g_camids = np.asarray(g_pids), np.asarray(g_camids)
-    return ~((g_pids == q_pid) & (g_camids == q_camid)) & (g_pids != -1)
-
-
-def rank_gallery(q_embed: torch.Tensor, g_embed: torch.Tensor, q_pid: int, q_camid: int,
-                 g_pids: np.ndarray, g_camids: np.ndarray, k: int,
-                 metric: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
-    "The query's top-k gallery under the Market protocol: (indices (k,), distances (k,)), nearest first."
-    keep = protocol_keep(q_pid, q_camid, g_pids, g_camids)              # (m,)
-    k = min(int(k), int(keep.sum()))
-    if k <= 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    fetch = min(k + int((~keep).sum()), len(keep))
-    dist, idx = topk(torch.as_tensor(q_embed).reshape(1, -1), g_embed, fetch, metric)
-    dist, idx = dist[0].numpy(), idx[0].numpy()                        # (fetch,)
-    ok = keep[idx]
-    return idx[ok][:k], dist[ok][:k]
+__all__ = ['CORRECT', 'WRONG', 'QUERY', 'PICKED', 'pair_distances', 'cached_pair', 'filter_queries', 'colorize', 'resize_maps',
+           'mask_heat', 'overlay', 'to_png', 'jpeg_data_uri', 'frame', 'caption', 'hstack', 'vstack',
+           'contribution_html', 'draw_contributions', 'BrowserState', 'rank_strip', 'rank_table_html', 'pair_strip',
+           'attribute_panel_html', 'attribute_strip', 'ExplanationBrowser']
 
 # %% ../nbs/31_widgets.ipynb #f727e805
 def pair_distances(q_cache: ExplanationCache, qi: int, g_cache: ExplanationCache, gi: int) -> dict:
     "d, d_hat, attribute distances d_m (M,) and contributions p_m (M,) of query `qi` and gallery item `gi`."
     d = (q_cache.embed[qi] - g_cache.embed[gi]).norm().item()
-    dm = (q_cache.attr_embed[qi].float() - g_cache.attr_embed[gi].float()).norm(dim=-1)    # (M,)
-    return {"d": d, "d_hat": dm.mean().item(), "attr_dist": dm.numpy(),
-            "contributions": (dm / dm.sum().clamp_min(1e-12)).numpy()}
+    dm = attribute_distances(q_cache.attr_embed[qi], g_cache.attr_embed[gi])    # (M,)
+    return {"d": d, "d_hat": dm.mean().item(), "attr_dist": dm.numpy(), "contributions": attribute_contributions(dm).numpy()}
 
 
 def cached_pair(q_cache: ExplanationCache, qi: int, g_cache: ExplanationCache, gi: int,
@@ -258,8 +238,195 @@ def _memo(store: OrderedDict, key, make: Callable, maxsize: int = 64):
         store.popitem(last=False)
     return value
 
-# %% ../nbs/31_widgets.ipynb #c9f38961
-class ExplanationBrowser:
+# %% ../nbs/31_widgets.ipynb #48949569
+class BrowserState:
+    """What the browser knows, selects and keeps, without a widget: the records and their caches, the data set's
+    average masks, the filtered queries (`positions`), the current ranking and picked gallery item (`gi`), and
+    memos of images, rankings, coloured masks and data URIs."""
+
+    def __init__(self, query_records: Sequence[ImageRecord], gallery_records: Sequence[ImageRecord],
+                 q_cache: ExplanationCache, g_cache: ExplanationCache, names: Sequence[str] = MARKET_ATTRIBUTES,
+                 image_size: tuple[int, int] = (128, 64), top_attrs: int = 3, max_k: int = 20):
+        _check_cache("query", query_records, q_cache)
+        _check_cache("gallery", gallery_records, g_cache)
+        if not (len(names) == q_cache.attrs.shape[1] == g_cache.attrs.shape[1] == q_cache.masks.shape[1]):
+            raise ValueError(f"{len(names)} attribute names, but the caches hold {q_cache.attrs.shape[1]} "
+                             f"(query) / {g_cache.attrs.shape[1]} (gallery) attributes")
+        if len(query_records) == 0 or len(gallery_records) == 0:
+            raise ValueError(f"nothing to browse: {len(query_records)} queries, {len(gallery_records)} gallery images")
+        self.query_records, self.gallery_records = list(query_records), list(gallery_records)
+        self.q, self.g, self.names = q_cache, g_cache, tuple(names)
+        self.image_size, self.top_attrs = tuple(image_size), top_attrs
+        self.kmax = max(1, min(max_k, len(self.gallery_records)))     # rankings are kept this long; k only slices
+        self.avg = average_masks(g_cache.masks, g_cache.attrs)    # positive / negative (M, h, w) over the gallery
+        self.g_pids, self.g_camids = g_cache.pids.numpy(), g_cache.camids.numpy()
+        self._images, self._ranks, self._arrays, self._uris = OrderedDict(), OrderedDict(), OrderedDict(), OrderedDict()
+        self.positions = np.arange(len(query_records))           # query indices shown by the slider
+        self.ranking = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+        self.gi: int | None = None
+
+    def image(self, split: str, i: int) -> np.ndarray:
+        "The (H, W, 3) uint8 image of query / gallery item `i`, resized to `image_size` (cached)."
+        records = self.query_records if split == "query" else self.gallery_records
+        def load():
+            h, w = self.image_size
+            return np.asarray(load_image(records[i].path).resize((w, h), Image.BILINEAR))
+        return _memo(self._images, (split, i), load, maxsize=256)
+
+    def rank(self, qi: int) -> tuple[np.ndarray, np.ndarray]:
+        "Top `kmax` gallery (indices, distances) of query `qi` under the Market protocol (cached; k only slices)."
+        return _memo(self._ranks, qi, lambda: rank_gallery(
+            self.q.embed[qi], self.g.embed, int(self.q.pids[qi]), int(self.q.camids[qi]),
+            self.g_pids, self.g_camids, self.kmax), maxsize=512)
+
+    def pair(self, qi: int, gi: int) -> PairExplanation:
+        "The `PairExplanation` of query `qi` and gallery item `gi` (masks at `image_size`)."
+        return cached_pair(self.q, qi, self.g, gi, self.image("query", qi), self.image("gallery", gi), self.names)
+
+    def attribute_groups(self, qi: int) -> dict[str, list[int]]:
+        "The query's attributes split by value: {'positive': [m...], 'negative': [...], 'unknown': [...]}."
+        a = self.q.attrs[qi].numpy()
+        return {"positive": np.flatnonzero(a == 1).tolist(), "negative": np.flatnonzero(a == -1).tolist(),
+                "unknown": np.flatnonzero(a == 0).tolist()}
+
+    def query_overlays(self, qi: int, cmap: str) -> np.ndarray:
+        "(M, H, W, 3) the query's masks over the query image, in colour map `cmap`."
+        return _memo(self._arrays, ("qov", qi, cmap), lambda: overlay(
+            self.image("query", qi), mask_heat(self.q.masks[qi], self.image_size), cmap))
+
+    def average_heat(self, sign: str, cmap: str) -> np.ndarray:
+        "(M, H, W, 3) the data set's average positive / negative masks, coloured."
+        return _memo(self._arrays, ("avg", sign, cmap), lambda: colorize(
+            mask_heat(self.avg[sign], self.image_size, normalise=False), cmap))
+
+    def uri(self, key, cmap: str, img_fn: Callable) -> str:
+        "A JPEG data URI of the image `img_fn()` makes, kept under `key` and the colour map."
+        return _memo(self._uris, (*key, cmap), lambda: jpeg_data_uri(img_fn()), maxsize=4096)
+
+    # ---- selection ---------------------------------------------------------------------------
+    def apply_filter(self, attribute: int, value: int, keep: int | None = None) -> int:
+        "Keep in `positions` the queries whose `attribute` is `value` (all for -1 / 0); where query `keep` is now (else 0)."
+        self.positions = filter_queries(self.q.attrs, attribute, value)
+        return int(np.flatnonzero(self.positions == keep)[0]) if keep in set(self.positions.tolist()) else 0
+
+    def select(self, qi: int | None, k: int, keep_pick: bool = False) -> None:
+        "Query `qi`'s top-k in `ranking`; the picked item `gi` stays while in it (`keep_pick`), else the top-1."
+        if qi is None:
+            self.ranking, self.gi = (np.zeros(0, np.int64), np.zeros(0, np.float32)), None
+            return
+        idx, dist = self.rank(qi)
+        self.ranking = (idx[:k], dist[:k])
+        if not (keep_pick and self.gi in set(self.ranking[0].tolist())):
+            self.gi = int(self.ranking[0][0]) if len(self.ranking[0]) else None
+
+    def correct(self, qi: int, gallery: np.ndarray) -> np.ndarray:
+        "(n,) bool: which of the `gallery` items show query `qi`'s identity."
+        return self.g_pids[gallery] == int(self.q.pids[qi])
+
+
+# %% ../nbs/31_widgets.ipynb #9aea7103
+def rank_strip(s: BrowserState, qi: int) -> np.ndarray:
+    "The query (blue) and its ranking, framed green (correct) / red (wrong); the picked item `s.gi` underlined."
+    q_pid = int(s.q.pids[qi])
+    tiles = [caption(frame(s.image("query", qi), QUERY), f"query {qi}\nid {q_pid} cam {int(s.q.camids[qi]) + 1}")]
+    for r, (g, d) in enumerate(zip(*s.ranking)):
+        tile = frame(s.image("gallery", g), CORRECT if s.g_pids[g] == q_pid else WRONG)
+        if g == s.gi:
+            tile = vstack([tile, np.full((4, tile.shape[1], 3), PICKED, np.uint8)], gap=1)
+        tiles.append(caption(tile, f"#{r + 1}  d {d:.2f}\nid {s.g_pids[g]} cam {s.g_camids[g] + 1}"))
+    return hstack([tiles[0], np.full((1, 10, 3), 255, np.uint8), *tiles[1:]], gap=3)
+
+
+def rank_table_html(s: BrowserState, qi: int) -> str:
+    "The ranking as an HTML table (rank, gallery, identity, camera, d, mark), the picked row highlighted."
+    q_pid = int(s.q.pids[qi])
+    rows = []
+    for r, (g, d) in enumerate(zip(*s.ranking)):
+        ok = s.g_pids[g] == q_pid
+        style = f"color:rgb{CORRECT if ok else WRONG}" + (";background:#fff1c2;font-weight:bold" if g == s.gi else "")
+        rows.append(f'<tr data-rank="{r + 1}" data-gallery="{g}" data-pid="{s.g_pids[g]}" '
+                    f'data-correct="{int(ok)}" style="{style}"><td>{r + 1}</td><td>{g}</td>'
+                    f'<td>{s.g_pids[g]}</td><td>{s.g_camids[g] + 1}</td><td>{d:.3f}</td>'
+                    f'<td>{"✓" if ok else "✗"}</td></tr>')
+    return ('<table class="amd-rank" style="font-size:12px;border-collapse:collapse">'
+            "<thead><tr><th>rank</th><th>gallery</th><th>identity</th><th>camera</th><th>d</th><th></th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def pair_strip(s: BrowserState, qi: int, gi: int, contributions: np.ndarray, cmap: str) -> np.ndarray:
+    "Query and gallery image, then the masks of the `s.top_attrs` largest contributions on both (2 rows)."
+    p = contributions
+    order = np.argsort(-p, kind="stable")[:s.top_attrs]
+    ok = s.g_pids[gi] == s.q.pids[qi]
+    rows = []
+    for img, masks, colour, attrs, who in (
+            (s.image("query", qi), s.q.masks[qi], QUERY, s.q.attrs[qi].numpy(), "query"),
+            (s.image("gallery", gi), s.g.masks[gi], CORRECT if ok else WRONG, s.g.attrs[gi].numpy(), "gallery")):
+        heat = mask_heat(masks[torch.from_numpy(order)], s.image_size)        # (top, H, W)
+        tiles = [caption(frame(img, colour), who)]
+        for m, ov in zip(order, overlay(img, heat, cmap)):
+            tiles.append(caption(ov, f"{attribute_label(s.names[m])}\n{attrs[m]:+d}  p {100 * p[m]:.1f}%"))
+        rows.append(hstack(tiles, gap=4))
+    return vstack(rows, gap=4)
+
+
+# %% ../nbs/31_widgets.ipynb #3d757848
+_GROUP_VALUE = {"positive": "+1: the person has it", "negative": "-1: the person lacks it", "unknown": "0: unknown"}
+
+
+def _attribute_card(s: BrowserState, qi: int, gi: int, m: int, group: str, p: float, cmap: str, px: int = 112) -> str:
+    "One card of the attribute panel: the query's mask of attribute `m` beside the data set's average mask."
+    card_w = 2 * round(px * s.image_size[1] / s.image_size[0]) + 8
+    q_uri = s.uri(("q", qi, m), cmap, lambda: s.query_overlays(qi, cmap)[m])
+    avg = ""
+    if group != "unknown":
+        n = s.avg["n_pos" if group == "positive" else "n_neg"][m]
+        a_uri = s.uri(("avg", group, m), cmap, lambda: s.average_heat(group, cmap)[m])
+        avg = (f'<img src="{a_uri}" style="height:{px}px" title="average {group} mask of '
+               f'{html.escape(s.names[m])} over {int(n)} gallery images">')
+    value = int(s.q.attrs[qi, m])
+    differ = s.g.attrs[gi, m] != s.q.attrs[qi, m]
+    return (f'<div class="amd-attr" data-attr="{html.escape(s.names[m])}" data-value="{value}" '
+            f'style="margin:3px;width:{card_w}px;text-align:center;font-size:11px;line-height:1.15">'
+            f'<img src="{q_uri}" style="height:{px}px" title="query mask">{avg}<br>'
+            f'<span style="color:{COLOURS["differs"] if differ else "#333"}" title="{html.escape(s.names[m])}'
+            f'{"; the gallery image differs" if differ else ""}">{html.escape(attribute_label(s.names[m]))}<br>'
+            f'{value:+d} · p {100 * p:.1f}%</span></div>')
+
+
+def attribute_panel_html(s: BrowserState, qi: int, gi: int, contributions: np.ndarray, cmap: str) -> str:
+    "HTML: the query's masks per attribute beside the data set's average mask, positive and negative apart."
+    parts = []
+    for group, ms in s.attribute_groups(qi).items():
+        if not ms:
+            continue
+        ms = sorted(ms, key=lambda m: -contributions[m])
+        cards = "".join(_attribute_card(s, qi, gi, m, group, contributions[m], cmap) for m in ms)
+        parts.append(f'<div class="amd-group" data-group="{group}"><b>{group.capitalize()} attributes '
+                     f'(value {_GROUP_VALUE[group]}; {len(ms)})</b> — query mask | data set average {group} mask; '
+                     f'<span style="color:{COLOURS["differs"]}">red</span>: the gallery image differs'
+                     f'<div style="display:flex;flex-wrap:wrap">{cards}</div></div>')
+    return "".join(parts)
+
+
+def attribute_strip(s: BrowserState, qi: int, contributions: np.ndarray, cmap: str, per_group: int | None = None,
+                    per_row: int = 7) -> np.ndarray:
+    "The query's attributes (largest contributions first, `per_group` of each sign): query mask | average mask."
+    p, ovs, groups, rows = contributions, s.query_overlays(qi, cmap), s.attribute_groups(qi), []
+    for group in ("positive", "negative"):
+        ms = sorted(groups[group], key=lambda m: -p[m])[:per_group]
+        tiles = [caption(hstack([ovs[m], s.average_heat(group, cmap)[m]], gap=1),
+                         f"{attribute_label(s.names[m])} {'+1' if group == 'positive' else '-1'}\n"
+                         f"p {100 * p[m]:.1f}%") for m in ms]
+        for i in range(0, len(tiles), per_row):
+            rows.append(hstack(tiles[i:i + per_row], gap=8))
+        if tiles:
+            rows.append(np.full((6, 8, 3), 255, np.uint8))          # a gap between the two groups
+    return vstack(rows, gap=4) if rows else np.full((8, 8, 3), 255, np.uint8)
+
+
+# %% ../nbs/31_widgets.ipynb #38a7e049
+class ExplanationBrowser(BrowserState):
     "Interactive browser of AMD explanations over a query / gallery split (ipywidgets)."
 
     CMAPS = ("turbo", "jet", "viridis", "inferno", "magma", "gray")
@@ -287,27 +454,15 @@ class ExplanationBrowser:
         self._setup(query_records, gallery_records, q_cache, g_cache, names, k, image_size, cmap, top_attrs)
         return self
 
-    # ---- state -------------------------------------------------------------------------------
     def _setup(self, query_records, gallery_records, q_cache, g_cache, names, k, image_size, cmap, top_attrs):
-        _check_cache("query", query_records, q_cache)
-        _check_cache("gallery", gallery_records, g_cache)
-        if not (len(names) == q_cache.attrs.shape[1] == g_cache.attrs.shape[1] == q_cache.masks.shape[1]):
-            raise ValueError(f"{len(names)} attribute names, but the caches hold {q_cache.attrs.shape[1]} "
-                             f"(query) / {g_cache.attrs.shape[1]} (gallery) attributes")
-        if len(query_records) == 0 or len(gallery_records) == 0:
-            raise ValueError(f"nothing to browse: {len(query_records)} queries, {len(gallery_records)} gallery images")
-        self.query_records, self.gallery_records = list(query_records), list(gallery_records)
-        self.q, self.g, self.names = q_cache, g_cache, tuple(names)
-        self.image_size, self.top_attrs = tuple(image_size), top_attrs
-        self.avg = average_masks(g_cache.masks, g_cache.attrs)    # positive / negative (M, h, w) over the gallery
-        self.g_pids, self.g_camids = g_cache.pids.numpy(), g_cache.camids.numpy()
-        self._images, self._ranks, self._arrays, self._uris = OrderedDict(), OrderedDict(), OrderedDict(), OrderedDict()
+        BrowserState.__init__(self, query_records, gallery_records, q_cache, g_cache, names, image_size, top_attrs,
+                              self.MAX_K)
         self.timings: dict[str, float] = {}
         self._hold = False
-        self.positions = np.arange(len(query_records))           # query indices shown by the slider
-        self.ranking = (np.zeros(0, np.int64), np.zeros(0, np.float32))
-        self.gi: int | None = None
-        self._build_widgets(k, cmap)
+        self._make_controls(k, cmap)
+        self._make_outputs()
+        self._wire()
+        self.widget = self._layout()
         self._apply_filter()
         self._render_query()
 
@@ -316,28 +471,8 @@ class ExplanationBrowser:
         "The index (into `query_records`) of the query shown, None when the filter leaves no query."
         return int(self.positions[self.query.value]) if len(self.positions) else None
 
-    @contextmanager
-    def _holding(self):
-        was, self._hold = self._hold, True
-        try:
-            yield
-        finally:
-            self._hold = was
-
-    def _timed(self, name: str, fn: Callable) -> None:
-        t0 = time.perf_counter()
-        fn()
-        self.timings[name] = time.perf_counter() - t0
-        self.status.value = f"<small>{name}: {1000 * self.timings[name]:.0f} ms</small>"
-
-    def _on(self, name: str, fn: Callable) -> Callable:
-        def handler(change):
-            if not self._hold:
-                self._timed(name, fn)
-        return handler
-
     # ---- widgets -----------------------------------------------------------------------------
-    def _build_widgets(self, k: int, cmap: str) -> None:
+    def _make_controls(self, k: int, cmap: str) -> None:
         wide = {"description_width": "80px"}
         self.query = W.IntSlider(0, 0, max(len(self.query_records) - 1, 0), description="query",
                                  continuous_update=False, style=wide)
@@ -347,12 +482,13 @@ class ExplanationBrowser:
                                       value=-1, description="attribute", style=wide, layout=W.Layout(width="220px"))
         self.filter_value = W.ToggleButtons(options=[("any", 0), ("+1", 1), ("-1", -1)], value=0,
                                             style={"button_width": "48px"})
-        kmax = max(1, min(self.MAX_K, len(self.gallery_records)))
-        self.k = W.IntSlider(min(k, kmax), 1, kmax, description="top k", continuous_update=False, style=wide)
+        self.k = W.IntSlider(min(k, self.kmax), 1, self.kmax, description="top k", continuous_update=False, style=wide)
         cmaps = self.CMAPS if cmap in self.CMAPS else (cmap, *self.CMAPS)
         self.cmap = W.Dropdown(options=cmaps, value=cmap, description="colour map", style=wide,
                                layout=W.Layout(width="220px"))
         self.gallery_pick = W.ToggleButtons(description="gallery", style={"button_width": "68px", **wide})
+
+    def _make_outputs(self) -> None:
         self.info, self.rank_table, self.query_attrs, self.status = W.HTML(), W.HTML(), W.HTML(), W.HTML()
         self.rank_image, self.pair_masks = W.Image(format="png"), W.Image(format="png")
         self.chart = W.HTML(layout=W.Layout(min_width="300px"))
@@ -361,7 +497,10 @@ class ExplanationBrowser:
                        (self.gallery_pick, "gallery-pick"), (self.info, "info"), (self.rank_table, "rank-table"),
                        (self.query_attrs, "query-attrs"), (self.rank_image, "rank-image"),
                        (self.pair_masks, "pair-masks"), (self.chart, "chart"), (self.status, "status")):
-            w.add_class(f"amd-{cls}")
+            w.add_class(f"amd-{cls}")                            # names the real-browser test finds them by
+
+    def _wire(self) -> None:
+        "Each control redraws only what depends on it."
         self.query.observe(self._on("query", self._render_query), "value")
         self.identity.observe(self._on("identity", self._select_identity), "value")
         self.filter_attr.observe(self._on("filter", self._filter_changed), "value")
@@ -369,15 +508,43 @@ class ExplanationBrowser:
         self.k.observe(self._on("k", lambda: self._render_ranking(keep_pick=True)), "value")
         self.cmap.observe(self._on("cmap", lambda: self._render_pair(chart=False)), "value")
         self.gallery_pick.observe(self._on("gallery", self._gallery_picked), "value")
-        self.widget = W.VBox([
+
+    def _layout(self) -> W.VBox:
+        top = {"align_items": "flex-start"}
+        box = W.VBox([
             W.HBox([self.query, self.identity, self.k]),
             W.HBox([self.filter_attr, self.filter_value, self.cmap]),
             self.info,
-            W.HBox([self.rank_image, self.rank_table], layout=W.Layout(align_items="flex-start")),
+            W.HBox([self.rank_image, self.rank_table], layout=W.Layout(**top)),
             self.gallery_pick,
-            W.HBox([self.pair_masks, self.chart], layout=W.Layout(align_items="flex-start")),
+            W.HBox([self.pair_masks, self.chart], layout=W.Layout(**top)),
             self.query_attrs, self.status])
-        self.widget.add_class("amd-browser")
+        box.add_class("amd-browser")
+        return box
+
+    # ---- the current view's pieces -------------------------------------------------------------
+    def pair(self, qi: int | None = None, gi: int | None = None) -> PairExplanation:
+        "The `PairExplanation` of a query and a gallery item (default: the ones shown)."
+        return super().pair(self.qi if qi is None else qi, self.gi if gi is None else gi)
+
+    def attribute_groups(self, qi: int | None = None) -> dict[str, list[int]]:
+        "The query's attributes split by value: {'positive': [m...], 'negative': [...], 'unknown': [...]}."
+        return super().attribute_groups(self.qi if qi is None else qi)
+
+    def _contributions(self, contributions: np.ndarray | None = None) -> np.ndarray:
+        return pair_distances(self.q, self.qi, self.g, self.gi)["contributions"] if contributions is None else contributions
+
+    def rank_strip(self) -> np.ndarray:
+        "The query (blue) and its top-k gallery, framed green (correct) / red (wrong); the picked one underlined."
+        return rank_strip(self, self.qi)
+
+    def pair_strip(self, contributions: np.ndarray | None = None) -> np.ndarray:
+        "Query and gallery image, then the masks of the `top_attrs` largest contributions on both (2 rows)."
+        return pair_strip(self, self.qi, self.gi, self._contributions(contributions), self.cmap.value)
+
+    def attribute_strip(self, per_group: int | None = None, per_row: int = 7) -> np.ndarray:
+        "The query's attributes (largest contributions first, `per_group` of each sign): query mask | average mask."
+        return attribute_strip(self, self.qi, self._contributions(), self.cmap.value, per_group, per_row)
 
     def __repr__(self) -> str:
         return (f"ExplanationBrowser({len(self.query_records)} queries, {len(self.gallery_records)} gallery images, "
@@ -388,285 +555,204 @@ class ExplanationBrowser:
         bundle["text/plain"] = repr(self)                 # what a reader without a kernel sees
         return bundle
 
-    # ---- data --------------------------------------------------------------------------------
-    def image(self, split: str, i: int) -> np.ndarray:
-        "The (H, W, 3) uint8 image of query / gallery item `i`, resized to `image_size` (cached)."
-        records = self.query_records if split == "query" else self.gallery_records
-        def load():
-            h, w = self.image_size
-            return np.asarray(load_image(records[i].path).resize((w, h), Image.BILINEAR))
-        return _memo(self._images, (split, i), load, maxsize=256)
 
-    def rank(self, qi: int) -> tuple[np.ndarray, np.ndarray]:
-        "Top `k.max` gallery (indices, distances) of query `qi` under the Market protocol (cached; k only slices)."
-        return _memo(self._ranks, qi, lambda: rank_gallery(
-            self.q.embed[qi], self.g.embed, int(self.q.pids[qi]), int(self.q.camids[qi]),
-            self.g_pids, self.g_camids, self.k.max), maxsize=512)
+# %% ../nbs/31_widgets.ipynb #94aba95f
+@contextmanager
+def _holding(self: ExplanationBrowser):
+    "Changes of controls made while redrawing do not trigger a second redraw."
+    was, self._hold = self._hold, True
+    try:
+        yield
+    finally:
+        self._hold = was
 
-    def pair(self, qi: int | None = None, gi: int | None = None) -> PairExplanation:
-        "The `PairExplanation` of a query and a gallery item (default: the ones shown)."
-        qi, gi = self.qi if qi is None else qi, self.gi if gi is None else gi
-        return cached_pair(self.q, qi, self.g, gi, self.image("query", qi), self.image("gallery", gi), self.names)
 
-    def _query_overlays(self, qi: int) -> np.ndarray:
-        "(M, H, W, 3) the query's masks over the query image, in the current colour map."
-        return _memo(self._arrays, ("qov", qi, self.cmap.value), lambda: overlay(
-            self.image("query", qi), mask_heat(self.q.masks[qi], self.image_size), self.cmap.value))
-
-    def _average_heat(self, sign: str) -> np.ndarray:
-        "(M, H, W, 3) the data set's average positive / negative masks, coloured."
-        return _memo(self._arrays, ("avg", sign, self.cmap.value), lambda: colorize(
-            mask_heat(self.avg[sign], self.image_size, normalise=False), self.cmap.value))
-
-    def _uri(self, key, img_fn: Callable) -> str:
-        return _memo(self._uris, (*key, self.cmap.value), lambda: jpeg_data_uri(img_fn()), maxsize=4096)
-
-    # ---- filtering and selection -------------------------------------------------------------
-    def _apply_filter(self) -> None:
-        "Recompute the queries the slider runs over; keep the current query when it passes the filter."
-        before = self.qi                                          # None when the previous filter left no query
-        m, v = self.filter_attr.value, self.filter_value.value
-        self.positions = filter_queries(self.q.attrs, m, v)
-        n = len(self.positions)
-        with self._holding():
-            self.filter_value.disabled = m < 0
-            pos = int(np.flatnonzero(self.positions == before)[0]) if before in set(self.positions.tolist()) else 0
-            self.query.max = max(n - 1, 0)
-            self.query.value = pos if n else 0
-            self.query.disabled = n == 0
-            pids = self.q.pids.numpy()[self.positions]
-            uniq, counts = np.unique(pids, return_counts=True)
-            self.identity.options = [(f"{p} ({c} {'query' if c == 1 else 'queries'})", int(p))
-                                     for p, c in zip(uniq, counts)]
-            self.identity.disabled = n == 0
-            self.identity.value = int(self.q.pids[self.qi]) if n else None
-
-    def _filter_changed(self) -> None:
-        self._apply_filter()
-        self._render_query()
-
-    def _select_identity(self) -> None:
-        pid = self.identity.value
-        if pid is None:
+def _on(self: ExplanationBrowser, name: str, fn: Callable) -> Callable:
+    "An observer that runs `fn` (unless held), keeps its time in `timings[name]` and shows it in the status line."
+    def handler(change):
+        if self._hold:
             return
-        pos = int(np.flatnonzero(self.q.pids.numpy()[self.positions] == pid)[0])
-        with self._holding():
-            self.query.value = pos
-        self._render_query()
+        t0 = time.perf_counter()
+        fn()
+        self.timings[name] = time.perf_counter() - t0
+        self.status.value = f"<small>{name}: {1000 * self.timings[name]:.0f} ms</small>"
+    return handler
 
-    def _gallery_picked(self) -> None:
-        self.gi = self.gallery_pick.value
-        self._render_rank_views()
-        self._render_pair()
 
-    # ---- rendering ---------------------------------------------------------------------------
-    def _render_query(self) -> None:
-        qi = self.qi
-        with self._holding():
-            if qi is not None and self.identity.value != int(self.q.pids[qi]):
-                self.identity.value = int(self.q.pids[qi])
-        if qi is None:
-            self._render_empty()
-            return
-        pid, cam = int(self.q.pids[qi]), int(self.q.camids[qi])
-        keep = protocol_keep(pid, cam, self.g_pids, self.g_camids)
-        n_true = int(((self.g_pids == pid) & keep).sum())
-        m, v = self.filter_attr.value, self.filter_value.value
-        filt = f"; filter {self.names[m]} = {v:+d}" if m >= 0 and v else ""
-        self.info.value = (f"<b>query {qi}</b> ({html.escape(self.query_records[qi].path.name)}): identity {pid}, "
-                           f"camera {cam + 1}; {n_true} true matches in the gallery (same camera excluded); "
-                           f"{self.query.value + 1} / {len(self.positions)} queries{filt}")
-        self._render_ranking(keep_pick=False)
+def _apply_filter(self: ExplanationBrowser) -> None:
+    "Recompute the queries the slider runs over; keep the current query when it passes the filter."
+    m, v = self.filter_attr.value, self.filter_value.value
+    pos = self.apply_filter(m, v, keep=self.qi)                 # qi is None when the previous filter left no query
+    n = len(self.positions)
+    with self._holding():
+        self.filter_value.disabled = m < 0
+        self.query.max = max(n - 1, 0)
+        self.query.value = pos if n else 0
+        self.query.disabled = n == 0
+        uniq, counts = np.unique(self.q.pids.numpy()[self.positions], return_counts=True)
+        self.identity.options = [(f"{p} ({c} {'query' if c == 1 else 'queries'})", int(p))
+                                 for p, c in zip(uniq, counts)]
+        self.identity.disabled = n == 0
+        self.identity.value = int(self.q.pids[self.qi]) if n else None
 
-    def _render_empty(self) -> None:
-        m, v = self.filter_attr.value, self.filter_value.value
-        self.info.value = f"<b>no query has {html.escape(self.names[m])} = {v:+d}</b>"
-        self.ranking, self.gi = (np.zeros(0, np.int64), np.zeros(0, np.float32)), None
-        with self._holding():
-            self.gallery_pick.options = []
-        self.rank_table.value = self.query_attrs.value = ""
-        self.rank_image.value = self.pair_masks.value = b""
-        self.chart.value = ""
 
-    def _render_ranking(self, keep_pick: bool) -> None:
-        "Top-k of the current query: the gallery choices, the rank strip and table, then the pair views."
-        idx, dist = self.rank(self.qi)
-        k = self.k.value
-        self.ranking = (idx[:k], dist[:k])
-        q_pid = int(self.q.pids[self.qi])
-        marks = ["✓" if self.g_pids[g] == q_pid else "✗" for g in self.ranking[0]]
-        if not (keep_pick and self.gi in set(self.ranking[0].tolist())):
-            self.gi = int(self.ranking[0][0]) if len(self.ranking[0]) else None
-        with self._holding():
-            self.gallery_pick.options = [(f"#{r + 1} {mk}", int(g)) for r, (g, mk) in enumerate(zip(self.ranking[0], marks))]
-            self.gallery_pick.tooltips = [f"gallery {g}: identity {self.g_pids[g]}, "
-                                          f"{'correct' if mk == '✓' else 'wrong'}" for g, mk in zip(self.ranking[0], marks)]
-            self.gallery_pick.value = self.gi
-        self._render_rank_views()
-        self._render_pair()
+def _filter_changed(self: ExplanationBrowser) -> None:
+    self._apply_filter()
+    self._render_query()
 
-    def rank_strip(self) -> np.ndarray:
-        "The query (blue) and its top-k gallery, framed green (correct) / red (wrong); the picked one underlined."
-        qi, q_pid = self.qi, int(self.q.pids[self.qi])
-        tiles = [caption(frame(self.image("query", qi), QUERY), f"query {qi}\nid {q_pid} cam {int(self.q.camids[qi]) + 1}")]
-        for r, (g, d) in enumerate(zip(*self.ranking)):
-            tile = frame(self.image("gallery", g), CORRECT if self.g_pids[g] == q_pid else WRONG)
-            if g == self.gi:
-                tile = vstack([tile, np.full((4, tile.shape[1], 3), PICKED, np.uint8)], gap=1)
-            tiles.append(caption(tile, f"#{r + 1}  d {d:.2f}\nid {self.g_pids[g]} cam {self.g_camids[g] + 1}"))
-        return hstack([tiles[0], np.full((1, 10, 3), 255, np.uint8), *tiles[1:]], gap=3)
 
-    def _render_rank_views(self) -> None:
-        q_pid = int(self.q.pids[self.qi])
-        rows = []
-        for r, (g, d) in enumerate(zip(*self.ranking)):
-            ok = self.g_pids[g] == q_pid
-            style = f"color:rgb{CORRECT if ok else WRONG}" + (";background:#fff1c2;font-weight:bold" if g == self.gi else "")
-            rows.append(f'<tr data-rank="{r + 1}" data-gallery="{g}" data-pid="{self.g_pids[g]}" '
-                        f'data-correct="{int(ok)}" style="{style}"><td>{r + 1}</td><td>{g}</td>'
-                        f'<td>{self.g_pids[g]}</td><td>{self.g_camids[g] + 1}</td><td>{d:.3f}</td>'
-                        f'<td>{"✓" if ok else "✗"}</td></tr>')
-        self.rank_table.value = (
-            '<table class="amd-rank" style="font-size:12px;border-collapse:collapse">'
-            "<thead><tr><th>rank</th><th>gallery</th><th>identity</th><th>camera</th><th>d</th><th></th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
-        self.rank_image.value = to_png(self.rank_strip())
+def _select_identity(self: ExplanationBrowser) -> None:
+    pid = self.identity.value
+    if pid is None:
+        return
+    pos = int(np.flatnonzero(self.q.pids.numpy()[self.positions] == pid)[0])
+    with self._holding():
+        self.query.value = pos
+    self._render_query()
 
-    def pair_strip(self, contributions: np.ndarray | None = None) -> np.ndarray:
-        "Query and gallery image, then the masks of the `top_attrs` largest contributions on both (2 rows)."
-        qi, gi = self.qi, self.gi
-        p = pair_distances(self.q, qi, self.g, gi)["contributions"] if contributions is None else contributions
-        order = np.argsort(-p, kind="stable")[:self.top_attrs]
-        ok = self.g_pids[gi] == self.q.pids[qi]
-        rows = []
-        for img, masks, colour, attrs, who in (
-                (self.image("query", qi), self.q.masks[qi], QUERY, self.q.attrs[qi].numpy(), "query"),
-                (self.image("gallery", gi), self.g.masks[gi], CORRECT if ok else WRONG, self.g.attrs[gi].numpy(), "gallery")):
-            heat = mask_heat(masks[torch.from_numpy(order)], self.image_size)        # (top, H, W)
-            tiles = [caption(frame(img, colour), who)]
-            for m, ov in zip(order, overlay(img, heat, self.cmap.value)):
-                tiles.append(caption(ov, f"{attribute_label(self.names[m])}\n{attrs[m]:+d}  p {100 * p[m]:.1f}%"))
-            rows.append(hstack(tiles, gap=4))
-        return vstack(rows, gap=4)
 
-    def _render_pair(self, chart: bool = True) -> None:
-        "The views of the picked pair: mask strip, contribution chart, the query's attribute panel."
-        if self.gi is None:
-            return
-        s = pair_distances(self.q, self.qi, self.g, self.gi)
-        self.pair_masks.value = to_png(self.pair_strip(s["contributions"]))
-        if chart:
-            differs = self.q.attrs[self.qi].numpy() != self.g.attrs[self.gi].numpy()
-            self.chart.value = contribution_html(s["contributions"], self.names, s["d"], s["d_hat"], differs,
-                                                 title=f"query {self.qi} vs gallery {self.gi}")
-        self.query_attrs.value = self._attribute_panel(s["contributions"])
+def _gallery_picked(self: ExplanationBrowser) -> None:
+    self.gi = self.gallery_pick.value
+    self._render_rank_views()
+    self._render_pair()
 
-    def attribute_groups(self, qi: int | None = None) -> dict[str, list[int]]:
-        "The query's attributes split by value: {'positive': [m...], 'negative': [...], 'unknown': [...]}."
-        a = self.q.attrs[self.qi if qi is None else qi].numpy()
-        return {"positive": np.flatnonzero(a == 1).tolist(), "negative": np.flatnonzero(a == -1).tolist(),
-                "unknown": np.flatnonzero(a == 0).tolist()}
 
-    def _attribute_panel(self, contributions: np.ndarray) -> str:
-        "HTML: the query's masks per attribute beside the data set's average mask, positive and negative apart."
-        qi, ga = self.qi, self.g.attrs[self.gi].numpy()
-        ovs = self._query_overlays(qi)
-        n = {"positive": self.avg["n_pos"], "negative": self.avg["n_neg"]}
-        parts = []
-        for group, ms in self.attribute_groups().items():
-            if not ms:
-                continue
-            ms = sorted(ms, key=lambda m: -contributions[m])
-            value = {"positive": "+1: the person has it", "negative": "-1: the person lacks it",
-                     "unknown": "0: unknown"}[group]
-            cards, px = [], 112                                   # card image height in pixels
-            card_w = 2 * round(px * self.image_size[1] / self.image_size[0]) + 8
-            for m in ms:
-                q_uri = self._uri(("q", qi, m), lambda m=m: ovs[m])
-                if group == "unknown":
-                    avg = ""
-                else:
-                    a_uri = self._uri(("avg", group, m), lambda m=m, g=group: self._average_heat(g)[m])
-                    avg = (f'<img src="{a_uri}" style="height:{px}px" title="average {group} mask of '
-                           f'{html.escape(self.names[m])} over {int(n[group][m])} gallery images">')
-                differ = ga[m] != self.q.attrs[qi, m]
-                cards.append(
-                    f'<div class="amd-attr" data-attr="{html.escape(self.names[m])}" data-value="{int(self.q.attrs[qi, m])}" '
-                    f'style="margin:3px;width:{card_w}px;text-align:center;font-size:11px;line-height:1.15">'
-                    f'<img src="{q_uri}" style="height:{px}px" title="query mask">{avg}<br>'
-                    f'<span style="color:{COLOURS["differs"] if differ else "#333"}" title="{html.escape(self.names[m])}'
-                    f'{"; the gallery image differs" if differ else ""}">{html.escape(attribute_label(self.names[m]))}<br>'
-                    f'{int(self.q.attrs[qi, m]):+d} · p {100 * contributions[m]:.1f}%</span></div>')
-            parts.append(f'<div class="amd-group" data-group="{group}"><b>{group.capitalize()} attributes '
-                         f'(value {value}; {len(ms)})</b> — query mask | data set average {group} mask; '
-                         f'<span style="color:{COLOURS["differs"]}">red</span>: the gallery image differs'
-                         f'<div style="display:flex;flex-wrap:wrap">{"".join(cards)}</div></div>')
-        return "".join(parts)
+ExplanationBrowser._holding = _holding
+ExplanationBrowser._on = _on
+ExplanationBrowser._apply_filter = _apply_filter
+ExplanationBrowser._filter_changed = _filter_changed
+ExplanationBrowser._select_identity = _select_identity
+ExplanationBrowser._gallery_picked = _gallery_picked
 
-    # ---- a static view -----------------------------------------------------------------------
-    def attribute_strip(self, per_group: int | None = None, per_row: int = 7) -> np.ndarray:
-        "The query's attributes (largest contributions first, `per_group` of each sign): query mask | average mask."
-        p = pair_distances(self.q, self.qi, self.g, self.gi)["contributions"]
-        ovs, groups, rows = self._query_overlays(self.qi), self.attribute_groups(), []
-        for group in ("positive", "negative"):
-            ms = sorted(groups[group], key=lambda m: -p[m])[:per_group]
-            tiles = [caption(hstack([ovs[m], self._average_heat(group)[m]], gap=1),
-                             f"{attribute_label(self.names[m])} {'+1' if group == 'positive' else '-1'}\n"
-                             f"p {100 * p[m]:.1f}%") for m in ms]
-            for i in range(0, len(tiles), per_row):
-                rows.append(hstack(tiles[i:i + per_row], gap=8))
-            if tiles:
-                rows.append(np.full((6, 8, 3), 255, np.uint8))          # a gap between the two groups
-        return vstack(rows, gap=4) if rows else np.full((8, 8, 3), 255, np.uint8)
 
-    def snapshot(self, width: float = 10.0, dpi: int = 100, per_group: int | None = None) -> Figure:
-        "A static Figure of the current view: rank list, pair masks, contributions, query attributes (`per_group` of each sign)."
-        if self.qi is None or self.gi is None:
-            raise ValueError("snapshot: no query passes the current filter")
-        s = pair_distances(self.q, self.qi, self.g, self.gi)
-        strips = [self.rank_strip(), self.pair_strip(s["contributions"]), self.attribute_strip(per_group)]
-        heights = [x.shape[0] / x.shape[1] for x in strips]
-        heights[1] = max(heights[1] * 0.6, 0.3)                      # the pair strip shares its row with the chart
-        fig = Figure(figsize=(width, width * sum(heights) + 1.0), dpi=dpi, layout="constrained")
-        gs = fig.add_gridspec(3, 2, height_ratios=heights, width_ratios=[0.6, 0.4])
-        for spec, img, title in (
-                (gs[0, :], strips[0], f"query {self.qi} and its top-{self.k.value} (green: same identity, red: another)"),
-                (gs[1, 0], strips[1], f"the {self.top_attrs} largest contributions: masks on both images"),
-                (gs[2, :], strips[2], "query mask | data set average mask: attributes the person has (+1), then lacks (-1)")):
-            ax = fig.add_subplot(spec)
-            ax.imshow(img, interpolation="antialiased")
-            ax.set_title(title, fontsize=9)
-            ax.axis("off")
-        ax = fig.add_subplot(gs[1, 1])
+# %% ../nbs/31_widgets.ipynb #637d24de
+def _render_query(self: ExplanationBrowser) -> None:
+    "Everything of the query shown: the identity control follows it, then its info line and ranking."
+    qi = self.qi
+    with self._holding():
+        if qi is not None and self.identity.value != int(self.q.pids[qi]):
+            self.identity.value = int(self.q.pids[qi])
+    if qi is None:
+        self._render_empty()
+        return
+    pid, cam = int(self.q.pids[qi]), int(self.q.camids[qi])
+    n_true = int(((self.g_pids == pid) & protocol_keep(pid, cam, self.g_pids, self.g_camids)).sum())
+    m, v = self.filter_attr.value, self.filter_value.value
+    filt = f"; filter {self.names[m]} = {v:+d}" if m >= 0 and v else ""
+    self.info.value = (f"<b>query {qi}</b> ({html.escape(self.query_records[qi].path.name)}): identity {pid}, "
+                       f"camera {cam + 1}; {n_true} true matches in the gallery (same camera excluded); "
+                       f"{self.query.value + 1} / {len(self.positions)} queries{filt}")
+    self._render_ranking(keep_pick=False)
+
+
+def _render_empty(self: ExplanationBrowser) -> None:
+    m, v = self.filter_attr.value, self.filter_value.value
+    self.info.value = f"<b>no query has {html.escape(self.names[m])} = {v:+d}</b>"
+    self.select(None, self.k.value)
+    with self._holding():
+        self.gallery_pick.options = []
+    self.rank_table.value = self.query_attrs.value = ""
+    self.rank_image.value = self.pair_masks.value = b""
+    self.chart.value = ""
+
+
+def _render_ranking(self: ExplanationBrowser, keep_pick: bool) -> None:
+    "Top-k of the current query: the gallery choices, the rank strip and table, then the pair views."
+    self.select(self.qi, self.k.value, keep_pick)
+    idx = self.ranking[0]
+    marks = ["✓" if ok else "✗" for ok in self.correct(self.qi, idx)]
+    with self._holding():
+        self.gallery_pick.options = [(f"#{r + 1} {mk}", int(g)) for r, (g, mk) in enumerate(zip(idx, marks))]
+        self.gallery_pick.tooltips = [f"gallery {g}: identity {self.g_pids[g]}, "
+                                      f"{'correct' if mk == '✓' else 'wrong'}" for g, mk in zip(idx, marks)]
+        self.gallery_pick.value = self.gi
+    self._render_rank_views()
+    self._render_pair()
+
+
+def _render_rank_views(self: ExplanationBrowser) -> None:
+    self.rank_table.value = rank_table_html(self, self.qi)
+    self.rank_image.value = to_png(self.rank_strip())
+
+
+def _render_pair(self: ExplanationBrowser, chart: bool = True) -> None:
+    "The views of the picked pair: mask strip, contribution chart, the query's attribute panel."
+    if self.gi is None:
+        return
+    s = pair_distances(self.q, self.qi, self.g, self.gi)
+    self.pair_masks.value = to_png(self.pair_strip(s["contributions"]))
+    if chart:
         differs = self.q.attrs[self.qi].numpy() != self.g.attrs[self.gi].numpy()
-        draw_contributions(ax, s["contributions"], self.names, differs, top=10)
-        ax.set_title(f"query {self.qi} vs gallery {self.gi}: top-10 contributions\n"
-                     f"d = {s['d']:.3f}   d_hat = {s['d_hat']:.3f}", fontsize=9)
-        return fig
+        self.chart.value = contribution_html(s["contributions"], self.names, s["d"], s["d_hat"], differs,
+                                             title=f"query {self.qi} vs gallery {self.gi}")
+    self.query_attrs.value = attribute_panel_html(self, self.qi, self.gi, s["contributions"], self.cmap.value)
 
-    def snapshot_png(self, colours: int | None = 256, **kwargs) -> bytes:
-        "`snapshot(**kwargs)` as PNG bytes; with `colours`, a palette PNG (several times smaller, for notebooks)."
-        buf = io.BytesIO()
-        self.snapshot(**kwargs).savefig(buf, format="png", bbox_inches="tight")
-        if colours is None:
-            return buf.getvalue()
-        out = io.BytesIO()
-        Image.open(buf).convert("RGB").quantize(colours).save(out, format="PNG", optimize=True)
-        return out.getvalue()
 
-    # ---- the paper's figures of the current view (amd_reid.figures) --------------------------
-    def pair_figure(self, chart: str = "bar", **kwargs) -> Figure:
-        "`figures.pair_explanation_figure` of the pair shown (ground-truth attributes, current colour map)."
-        return pair_explanation_figure(self.pair(), self.q.attrs[self.qi].numpy(), self.g.attrs[self.gi].numpy(),
-                                       k=self.top_attrs, chart=chart, image_labels=("query", "gallery"),
-                                       cmap=self.cmap.value, **kwargs)
+ExplanationBrowser._render_query = _render_query
+ExplanationBrowser._render_empty = _render_empty
+ExplanationBrowser._render_ranking = _render_ranking
+ExplanationBrowser._render_rank_views = _render_rank_views
+ExplanationBrowser._render_pair = _render_pair
 
-    def rank_figure(self, alpha: float = 1.0, **kwargs) -> Figure:
-        "`figures.rank_list_figure` of the query shown and its top-k, the picked item explained and re-weighted."
-        idx, dist = self.ranking
-        pairs = [pair_distances(self.q, self.qi, self.g, g) for g in idx]
-        chosen = int(np.flatnonzero(idx == self.gi)[0])
-        return rank_list_figure(self.image("query", self.qi), [self.image("gallery", g) for g in idx], dist,
-                                self.g_pids[idx] == int(self.q.pids[self.qi]), chosen, pairs[chosen]["attr_dist"],
-                                alpha=alpha, names=self.names, b_all=[x["contributions"].max() for x in pairs],
-                                size=self.image_size, **kwargs)
+
+# %% ../nbs/31_widgets.ipynb #967be388
+def _snapshot(self: ExplanationBrowser, width: float = 10.0, dpi: int = 100, per_group: int | None = None) -> Figure:
+    "A static Figure of the current view: rank list, pair masks, contributions, query attributes (`per_group` of each sign)."
+    if self.qi is None or self.gi is None:
+        raise ValueError("snapshot: no query passes the current filter")
+    s = pair_distances(self.q, self.qi, self.g, self.gi)
+    strips = [self.rank_strip(), self.pair_strip(s["contributions"]), self.attribute_strip(per_group)]
+    heights = [x.shape[0] / x.shape[1] for x in strips]
+    heights[1] = max(heights[1] * 0.6, 0.3)                      # the pair strip shares its row with the chart
+    fig = Figure(figsize=(width, width * sum(heights) + 1.0), dpi=dpi, layout="constrained")
+    gs = fig.add_gridspec(3, 2, height_ratios=heights, width_ratios=[0.6, 0.4])
+    for spec, img, title in (
+            (gs[0, :], strips[0], f"query {self.qi} and its top-{self.k.value} (green: same identity, red: another)"),
+            (gs[1, 0], strips[1], f"the {self.top_attrs} largest contributions: masks on both images"),
+            (gs[2, :], strips[2], "query mask | data set average mask: attributes the person has (+1), then lacks (-1)")):
+        ax = fig.add_subplot(spec)
+        ax.imshow(img, interpolation="antialiased")
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    ax = fig.add_subplot(gs[1, 1])
+    differs = self.q.attrs[self.qi].numpy() != self.g.attrs[self.gi].numpy()
+    draw_contributions(ax, s["contributions"], self.names, differs, top=10)
+    ax.set_title(f"query {self.qi} vs gallery {self.gi}: top-10 contributions\n"
+                 f"d = {s['d']:.3f}   d_hat = {s['d_hat']:.3f}", fontsize=9)
+    return fig
+
+
+def _snapshot_png(self: ExplanationBrowser, colours: int | None = 256, **kwargs) -> bytes:
+    "`snapshot(**kwargs)` as PNG bytes; with `colours`, a palette PNG (several times smaller, for notebooks)."
+    buf = io.BytesIO()
+    self.snapshot(**kwargs).savefig(buf, format="png", bbox_inches="tight")
+    if colours is None:
+        return buf.getvalue()
+    out = io.BytesIO()
+    Image.open(buf).convert("RGB").quantize(colours).save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def _pair_figure(self: ExplanationBrowser, chart: str = "bar", **kwargs) -> Figure:
+    "`figures.pair_explanation_figure` of the pair shown (ground-truth attributes, current colour map)."
+    return pair_explanation_figure(self.pair(), self.q.attrs[self.qi].numpy(), self.g.attrs[self.gi].numpy(),
+                                   k=self.top_attrs, chart=chart, image_labels=("query", "gallery"),
+                                   cmap=self.cmap.value, **kwargs)
+
+
+def _rank_figure(self: ExplanationBrowser, alpha: float = 1.0, **kwargs) -> Figure:
+    "`figures.rank_list_figure` of the query shown and its top-k, the picked item explained and re-weighted."
+    idx, dist = self.ranking
+    pairs = [pair_distances(self.q, self.qi, self.g, g) for g in idx]
+    chosen = int(np.flatnonzero(idx == self.gi)[0])
+    return rank_list_figure(self.image("query", self.qi), [self.image("gallery", g) for g in idx], dist,
+                            self.correct(self.qi, idx), chosen, pairs[chosen]["attr_dist"],
+                            alpha=alpha, names=self.names, b_all=[x["contributions"].max() for x in pairs],
+                            size=self.image_size, **kwargs)
+
+
+ExplanationBrowser.snapshot = _snapshot
+ExplanationBrowser.snapshot_png = _snapshot_png
+ExplanationBrowser.pair_figure = _pair_figure
+ExplanationBrowser.rank_figure = _rank_figure
+
