@@ -5,7 +5,7 @@ __version__ = "0.1.0"
 
 # %% auto #0
 __all__ = ['Explainer', 'Explanation', 'RankList', 'explain_pair', 'open_interpreter', 'open_dataset', 'make_synthmarket',
-           'TARGET_PRESETS', 'train_target', 'INTERPRETER_PRESETS', 'train_interpreter', 'run_pipeline']
+           'TARGET_PRESETS', 'train_target', 'load_target', 'INTERPRETER_PRESETS', 'train_interpreter', 'run_pipeline']
 
 # %% ../nbs/41_package.ipynb #afdb4023
 import importlib
@@ -14,12 +14,12 @@ _LAZY = {   # name -> module of amd_reid that defines it
     "Explainer": "explainer", "Explanation": "explainer", "RankList": "explainer",
     "explain_pair": "explain", "open_interpreter": "interpreter_training",
     "open_dataset": "datasets", "make_synthmarket": "synthmarket",
-    "TARGET_PRESETS": "training", "train_target": "training",
+    "TARGET_PRESETS": "training", "train_target": "training", "load_target": "training",
     "INTERPRETER_PRESETS": "interpreter_training", "train_interpreter": "interpreter_training",
     "run_pipeline": "pipeline",
 }
 _all_ = ["Explainer", "Explanation", "RankList", "explain_pair", "open_interpreter", "open_dataset",
-         "make_synthmarket", "TARGET_PRESETS", "train_target", "INTERPRETER_PRESETS", "train_interpreter",
+         "make_synthmarket", "TARGET_PRESETS", "train_target", "load_target", "INTERPRETER_PRESETS", "train_interpreter",
          "run_pipeline"]
 
 

@@ -175,6 +175,7 @@ def cmd_evaluate(args) -> int:
     from amd_reid.checkpoint import atomic_write
     from amd_reid.interpreter_training import evaluate_interpreter, open_interpreter
     from amd_reid.pipeline import results_table, to_markdown
+    from amd_reid.targets import target_name
     if args.batch_size < 1 or (args.size and min(args.size) < 1):
         raise ValueError(f"--batch-size and --size must be at least 1, got {args.batch_size} and {args.size}")
     out = _output_path(args.out, args.overwrite, ("csv",), "the table", "results") if args.out else None
@@ -190,7 +191,7 @@ def cmd_evaluate(args) -> int:
                          f"{'' if names is None else ' (' + ', '.join(names[:4]) + ', ...)'}; {args.data} has "
                          f"{len(have)} ({', '.join(have[:4])}, ...): a model of another data set?")
     h, w = interp.input_size
-    print(f"{info['source']} interpreter ({'ResNet-%d' % interp.target.backbone.depth}, {h} x {w} input) on "
+    print(f"{info['source']} interpreter ({target_name(interp.target)}, {h} x {w} input) on "
           f"{len(ds.query)} query and {len(ds.gallery)} gallery images of {args.data}", flush=True)
     ev = evaluate_interpreter(interp, ds.query, ds.gallery, batch_size=args.batch_size, progress=True)
     table = results_table(ev)
@@ -202,25 +203,38 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_import_target(args) -> int:
-    "Make a FastReID ReID model (a BoT / SBS ResNet, e.g. its model_final.pth) a target run for train-interpreter."
-    from amd_reid.checkpoint import load_checkpoint
+    """Make a ReID model trained elsewhere a target run for train-interpreter: a FastReID BoT / SBS ResNet (its
+    model_final.pth) or a torchreid model (OSNet, resnet50, resnet50_fc512: its model.pth.tar-N), told by the file."""
     from amd_reid.interpreter import target_from_fastreid
+    from amd_reid.targets import read_reid_checkpoint, target_from_torchreid, target_name
     from amd_reid.training import TARGET_PRESETS, save_imported_target
     if min(args.size) < 1:
         raise ValueError(f"--size must be at least 1, got {args.size}")
-    ck = load_checkpoint(args.ckpt)                         # weights_only; FastReID's {"model": ...} unwrapped
-    if ck["format"] != "state_dict":
-        if "target_config" in ck.get("extra", {}):
+    kind, content = read_reid_checkpoint(args.ckpt)         # weights_only; FastReID's / torchreid's containers unwrapped
+    if kind == "amd-reid":
+        if "target_config" in content.get("extra", {}):
             raise ValueError(f"{args.ckpt}: an amd-reid interpreter's checkpoint, not a FastReID model to import")
         raise ValueError(f"{args.ckpt}: an amd-reid target's checkpoint, not a FastReID model to import; "
                          f"train-interpreter --target takes it as it is")
-    model = target_from_fastreid(ck["model_state"], stem_pool=args.stem_pool, pooling=args.pooling,
-                                 classifier=args.classifier, source=args.ckpt)
+    if kind == "torchreid":
+        given = [f for f, v in (("--stem-pool", args.stem_pool), ("--pooling", args.pooling)) if v is not None]
+        if given:
+            raise ValueError(f"{args.ckpt}: a torchreid model, whose architecture its name fixes; {' and '.join(given)} "
+                             f"are for FastReID models")
+        model = target_from_torchreid(content, source=args.ckpt)
+        what = f"{target_name(model)} target ({model.head.num_classes} identities, {model.head.feature_dim}-d feature"
+    else:
+        if args.stem_pool is None:
+            raise ValueError(f"{args.ckpt}: a FastReID model; say which stem max-pool trained it, --stem-pool "
+                             f"fastreid (FastReID 1.x) or torchvision (0.1, the AMD authors' fork)")
+        model = target_from_fastreid(content, stem_pool=args.stem_pool, pooling=args.pooling,
+                                     classifier=args.classifier or "circle", source=args.ckpt)
+        what = f"{target_name(model)} target ({model.head.num_classes} identities, {model.head.pooling} pooling"
     path = save_imported_target(model, TARGET_PRESETS[args.preset].replace(size=tuple(args.size)), args.out, args.ckpt)
     h, w = args.size
-    print(f"ResNet-{model.backbone.depth} target ({model.head.num_classes} identities, {model.head.pooling} pooling, "
-          f"{h} x {w} input) from {args.ckpt} written to {path}\nnext: amd-reid train-interpreter --target {path} "
-          f"--preset {args.preset} --data DATA --set size={h},{w}")
+    print(f"{args.ckpt}: a {'torchreid' if kind == 'torchreid' else 'FastReID'} model\n{what}, {h} x {w} input) "
+          f"written to {path}\nnext: amd-reid train-interpreter --target {path} --preset {args.preset} --data DATA "
+          f"--set size={h},{w}")
     return 0
 
 
@@ -430,22 +444,24 @@ def build_parser() -> argparse.ArgumentParser:
     _pooling_argument(s, release=True)
     s.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("import-target", help="make a FastReID ReID model the target of an interpreter")
-    s.add_argument("ckpt", help="the FastReID checkpoint (model_final.pth: backbone.*, heads.*)")
+    s = sub.add_parser("import-target", help="make a FastReID or torchreid ReID model the target of an interpreter")
+    s.add_argument("ckpt", help="the model file: FastReID's (model_final.pth: backbone.*, heads.*) or torchreid's "
+                                "(model.pth.tar-N: OSNet, resnet50, resnet50_fc512), told apart by the contents")
     s.add_argument("--out", default="runs/target_imported", help="run folder to write (its last.pt)")
     s.add_argument("--size", type=int, nargs=2, required=True, metavar=("H", "W"),
                    help="the input size the model was trained at (its INPUT.SIZE_TEST: 384 128 for FastReID's SBS "
                         "configs, 256 128 for BoT)")
-    s.add_argument("--stem-pool", required=True, choices=["fastreid", "torchvision"],
-                   help="the stem's max-pool of the FastReID that trained it: 'fastreid' if its "
+    s.add_argument("--stem-pool", choices=["fastreid", "torchvision"],
+                   help="FastReID models only (required for them): the stem's max-pool of the FastReID that trained it: 'fastreid' if its "
                         "fastreid/modeling/backbones/resnet.py says MaxPool2d(kernel_size=3, stride=2, ceil_mode=True) "
                         "(FastReID 1.x; its log.txt prints the model with 'ceil_mode=True'), 'torchvision' if it says "
                         "padding=1 (e.g. 0.1, the AMD authors' fork: 'padding=1, ... ceil_mode=False' in the log)")
     _pooling_argument(s, release=False)
     s.add_argument("--preset", default="paper_market_r50", choices=["paper_market_r50", "cpu_synth_r18"],
                    help="the training settings recorded with it (the interpreter's preset should match)")
-    s.add_argument("--classifier", default="circle", choices=["circle", "linear"],
-                   help="its identity classifier (FastReID's circleSoftmax or linear; no part in explanations)")
+    s.add_argument("--classifier", choices=["circle", "linear"],
+                   help="a FastReID model's identity classifier (circleSoftmax, the default, or linear; no part in "
+                        "explanations)")
     s.set_defaults(func=cmd_import_target)
 
     s = sub.add_parser("demo", help="the main job on SynthMarket (CPU): data, models, figures, tables")

@@ -30,6 +30,7 @@ from .figures import COLOURS, MASK_CMAP, attribute_label, pair_explanation_figur
 from .interpreter import AMDInterpreter
 from .interpreter_training import open_interpreter
 from .metrics import protocol_keep
+from .targets import target_name
 
 # %% auto #0
 __all__ = ['Explanation', 'checkpoint_attribute_names', 'Explainer', 'gallery_files', 'Gallery', 'index_gallery', 'RankList',
@@ -109,7 +110,7 @@ class Explainer:
 
     def __repr__(self) -> str:
         h, w = self.input_size
-        return (f"Explainer({self.info.get('source')} interpreter, ResNet-{self.interpreter.target.backbone.depth}, "
+        return (f"Explainer({self.info.get('source')} interpreter, {target_name(self.interpreter.target)}, "
                 f"{len(self.names)} attributes, {h} x {w} input)")
 
 # %% ../nbs/32_explainer.ipynb #559adf69

@@ -31,7 +31,8 @@ __all__ = ['FOOTPRINT_FRACTION', 'HEADLINE', 'BASELINES', 'RANDOMISED', 'average
            'annotation_explanation', 'gradcam_explanation', 'effect_prior_explanation', 'region_explanation',
            'distance_evidence', 'amd_evidence_explanation', 'layout_explanation', 'faithfulness_scores',
            'FaithfulnessReport', 'faithfulness_report', 'run_faithfulness', 'write_faithfulness',
-           'counterfactual_figure', 'footprint_figure', 'shuffled_attribute_copy', 'cascading_randomisation']
+           'counterfactual_figure', 'footprint_figure', 'shuffled_attribute_copy', 'randomisation_steps',
+           'cascading_randomisation']
 
 # %% ../nbs/27_faithfulness.ipynb #f8001ec0
 FOOTPRINT_FRACTION = 0.25   # T's footprint: this share of the map's cells, those that change most
@@ -586,6 +587,11 @@ def shuffled_attribute_copy(root: str | Path, out: str | Path, seed: int = 0) ->
 RANDOMISED = ("decompose", "tail.layer4", "tail.layer3")   # from the top: each step re-initialises one more
 
 
+def randomisation_steps(interpreter: AMDInterpreter) -> tuple[str, ...]:
+    "The decomposition head, then the blocks of I's own trunk from the top (`RANDOMISED` for a ResNet target)."
+    return ("decompose", *(f"tail.{n}" for n, _ in reversed(list(interpreter.tail.named_children()))))
+
+
 def _reinit(module: torch.nn.Module) -> None:
     "Fresh initial weights for every layer of `module` (and fresh statistics for its batch norms)."
     for m in module.modules():
@@ -597,13 +603,14 @@ def _reinit(module: torch.nn.Module) -> None:
 
 @torch.no_grad()
 def cascading_randomisation(interpreter: AMDInterpreter, view: TargetView, seed: int = 0,
-                            steps: Sequence[str] = RANDOMISED) -> pd.DataFrame:
-    "Headline scores of AMD (masks, cell attributions, evidence-gated masks) with the interpreter's top modules re-initialised in turn."
+                            steps: Sequence[str] | None = None) -> pd.DataFrame:
+    """Headline scores of AMD (masks, cell attributions, evidence-gated masks) with the interpreter's top modules
+    re-initialised in turn (`steps`: module names; by default `randomisation_steps`, whatever the target's architecture)."""
     import copy
     rows = {}
     model = copy.deepcopy(interpreter)
     torch.manual_seed(seed)
-    for step in ("trained", *steps):
+    for step in ("trained", *(randomisation_steps(interpreter) if steps is None else steps)):
         if step != "trained":
             _reinit(model.get_submodule(step))
         label = step if step == "trained" else f"random up to {step}"

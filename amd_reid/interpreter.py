@@ -14,16 +14,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbones import make_tail
+from .backbones import ResNetBackbone, make_tail
 from .checkpoint import load_checkpoint, load_state_dict_strict
 from .data import IMAGENET_MEAN, IMAGENET_STD
 from .heads import AvgPool, GeM, ReIDModel, build_reid_model
+from .targets import check_target
 
 # %% auto #0
 __all__ = ['MASK_NORMS', 'FASTREID_KEY_MAP', 'FASTREID_DROPPED', 'FASTREID_LOGIT_BN', 'FASTREID_TARGET_KEY_MAP',
-           'mask_activation', 'AttributeHead', 'freeze', 'target_tail_copy', 'unit_masks', 'AMDInterpreter',
-           'convert_fastreid_state_dict', 'fastreid_architecture', 'target_pooling', 'interpreter_from_fastreid',
-           'load_fastreid_interpreter', 'target_from_fastreid']
+           'mask_activation', 'AttributeHead', 'freeze', 'target_late_part', 'target_tail_copy', 'fresh_tail',
+           'unit_masks', 'AMDInterpreter', 'convert_fastreid_state_dict', 'fastreid_architecture', 'target_pooling',
+           'interpreter_from_fastreid', 'load_fastreid_interpreter', 'target_from_fastreid']
 
 # %% ../nbs/20_interpreter.ipynb #54d7ba15
 def mask_activation(x: torch.Tensor) -> torch.Tensor:
@@ -58,10 +59,28 @@ def freeze(module: nn.Module) -> nn.Module:
     return module.eval()
 
 
-def target_tail_copy(backbone) -> nn.Sequential:
-    "A trainable copy of the target backbone's layer3 + layer4: the interpreter's tail initialised from T."
-    tail = nn.Sequential(OrderedDict(layer3=copy.deepcopy(backbone.layer3), layer4=copy.deepcopy(backbone.layer4)))
-    return tail.requires_grad_(True).train()
+def target_late_part(backbone) -> nn.Module:
+    "The modules of T's late part (`tail`): layer3 + layer4 of our ResNets, `backbone.late_part()` of other targets."
+    if isinstance(backbone, ResNetBackbone):
+        return nn.Sequential(OrderedDict(layer3=backbone.layer3, layer4=backbone.layer4))
+    return backbone.late_part()
+
+
+def target_tail_copy(backbone) -> nn.Module:
+    "A trainable copy of the target's late part (our ResNets' layer3 + layer4): the interpreter's tail initialised from T."
+    return copy.deepcopy(target_late_part(backbone)).requires_grad_(True).train()
+
+
+def fresh_tail(backbone, pretrained: bool | str | Path = False) -> nn.Module:
+    """A newly initialised late part for the interpreter: a ResNet's layer3 + layer4 (ImageNet's with `pretrained`,
+    see `make_tail`), another target's `backbone.fresh_late_part()` (no ImageNet weights: use `init_from_target`)."""
+    if isinstance(backbone, ResNetBackbone):
+        return make_tail(backbone.depth, pretrained, backbone.last_stride)
+    if pretrained:
+        raise ValueError(f"AMDInterpreter: pretrained={pretrained!r} starts the interpreter's trunk from ImageNet "
+                         f"ResNet weights, but the target is a {type(backbone).__name__}, whose late part is no "
+                         f"ResNet's; start it from T's own (init_from_target=True) or from scratch (pretrained=False)")
+    return backbone.fresh_late_part().requires_grad_(True).train()
 
 
 MASK_NORMS: tuple[str, ...] = ("none", "unit")
@@ -87,11 +106,11 @@ class AMDInterpreter(nn.Module):
                              "file) or `init_from_target`, not both")
         if mask_norm not in MASK_NORMS:
             raise ValueError(f"AMDInterpreter: mask_norm must be one of {MASK_NORMS}, got {mask_norm!r}")
-        bb = target.backbone
+        bb = check_target(target).backbone
         self.target = freeze(target)
         self.num_attributes, self.with_classifier, self.mask_norm = num_attributes, with_classifier, mask_norm
-        new_tail = lambda: target_tail_copy(bb) if init_from_target else make_tail(bb.depth, pretrained, bb.last_stride)
-        self.tail = new_tail()                                        # I's own layer3 + layer4
+        new_tail = lambda: target_tail_copy(bb) if init_from_target else fresh_tail(bb, pretrained)
+        self.tail = new_tail()                                        # I's own late part (ResNets: layer3 + layer4)
         C = bb.out_channels
         self.decompose = nn.Sequential(OrderedDict(
             conv1=nn.Conv2d(C, mid_channels, 3, padding=1, bias=False),

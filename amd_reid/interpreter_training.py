@@ -257,7 +257,7 @@ def check_interpreter_setup(cfg: InterpreterConfig, target_cfg: TargetConfig, da
                          f"folder with regions/); real data sets have none, set region_prior=0")
 
 
-_TARGET_MODEL_FIELDS = ("depth", "last_stride", "stem_pool", "pooling", "size")   # what makes T compute what it does
+_TARGET_MODEL_FIELDS = ("arch", "depth", "last_stride", "stem_pool", "pooling", "size")   # what makes T compute what it does
 
 
 def _check_same_target(ck: dict, target, path: Path, target_ckpt, tcfg: TargetConfig) -> None:

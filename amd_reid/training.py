@@ -31,6 +31,7 @@ from .threads import set_cpu_threads
 from .datasets import ImageRecord, data_fingerprint, fingerprint_changes, holdout_split, open_dataset
 from .backbones import STEM_POOLS
 from .heads import ReIDModel, build_reid_model
+from .targets import TORCHREID_MODELS, TorchreidModel, build_torchreid_model
 from .losses import circle_pairwise, cross_entropy_ls, triplet_batch_hard
 from .metrics import evaluate_rank, extract_features, pairwise_distance, require_matches
 
@@ -173,6 +174,7 @@ class TargetConfig(RunConfig):
     num_workers: int = 0              # data-loading processes per training process
     holdout: int = 0                  # training identities never trained on (a validation split)
     # model
+    arch: str = "resnet"                # 'resnet' (ours, by the fields below) or 'torchreid:<name>' (14b_targets)
     depth: int = 50                   # ResNet 18 / 34 / 50 / 101
     pretrained: bool | str = True     # ImageNet weights (True), none (False), or a state-dict file
     last_stride: int = 1
@@ -212,6 +214,10 @@ class TargetConfig(RunConfig):
         problems = []
         if self.depth not in (18, 34, 50, 101): problems.append(f"depth must be 18/34/50/101, got {self.depth}")
         if self.last_stride not in (1, 2): problems.append(f"last_stride must be 1 or 2, got {self.last_stride}")
+        if self.arch != "resnet" and not (self.arch.startswith("torchreid:") and
+                                          self.arch.removeprefix("torchreid:") in TORCHREID_MODELS):
+            problems.append(f"arch must be 'resnet' or 'torchreid:<name>' with a name in {TORCHREID_MODELS}, "
+                            f"got {self.arch!r}")
         if self.pooling not in ("gem", "avg"): problems.append(f"pooling must be 'gem' or 'avg', got {self.pooling!r}")
         if self.stem_pool not in STEM_POOLS:
             problems.append(f"stem_pool must be one of {STEM_POOLS}, got {self.stem_pool!r}")
@@ -254,7 +260,11 @@ def lr_factor(it: int, cfg: TargetConfig, iters_per_epoch: int) -> float:
 
 # %% ../nbs/15_training.ipynb #c5eec60c
 def build_target(cfg: TargetConfig, num_classes: int, pretrained: bool | str | None = None) -> ReIDModel:
-    "The target model described by `cfg` for `num_classes` training identities."
+    """The target model described by `cfg` for `num_classes` training identities: our ResNet, or torchreid's model
+    `cfg.arch` names (its architecture fixed by the name; depth, last_stride, stem_pool, pooling, classifier unused)."""
+    if cfg.arch != "resnet":
+        return build_torchreid_model(cfg.arch.removeprefix("torchreid:"), num_classes,
+                                     cfg.pretrained if pretrained is None else pretrained)
     return build_reid_model(cfg.depth, num_classes, cfg.pretrained if pretrained is None else pretrained,
                             pooling=cfg.pooling, classifier=cfg.classifier, last_stride=cfg.last_stride,
                             scale=cfg.scale, margin=cfg.margin, stem_pool=cfg.stem_pool)
@@ -285,12 +295,15 @@ def load_target(path: str | Path, device: str | torch.device | None = None, *,
 
 
 def save_imported_target(model: ReIDModel, cfg: TargetConfig, out_dir: str | Path, source: str) -> Path:
-    """Write a target trained elsewhere (e.g. `interpreter.target_from_fastreid`) as a finished `train_target` run in
+    """Write a target trained elsewhere (`interpreter.target_from_fastreid`, `targets.load_torchreid_target`) as a finished `train_target` run in
     `out_dir` (`last.pt`, with `cfg` made to fit the model: depth, pooling, classifier), ready for `train_interpreter`.
     A folder that holds a run already is refused."""
     out_dir = Path(out_dir)
-    cfg = cfg.replace(depth=model.backbone.depth, last_stride=model.backbone.last_stride, pooling=model.head.pooling,
-                      stem_pool=model.backbone.stem_pool, classifier=model.head.classifier_type, pretrained=False)
+    if isinstance(model, TorchreidModel):                          # the name fixes the architecture
+        cfg = cfg.replace(arch=f"torchreid:{model.name}", pooling="avg", classifier="linear", pretrained=False)
+    else:
+        cfg = cfg.replace(depth=model.backbone.depth, last_stride=model.backbone.last_stride, pooling=model.head.pooling,
+                          stem_pool=model.backbone.stem_pool, classifier=model.head.classifier_type, pretrained=False)
     with folder_lock(out_dir):
         if resume_file(out_dir) is not None or (out_dir / "last.pt").exists():
             raise FileExistsError(f"{out_dir} holds a training run already; choose another folder for the imported target")

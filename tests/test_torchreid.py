@@ -1,0 +1,26 @@
+"""amd-reid's torchreid import against torchreid's own model classes, where the reference environment exists
+(bench/setup_torchreid.sh makes bench/.venv-torchreid); without it the notebook's saved fixture
+(nbs/fixtures/torchreid_osnet_x0_25.pt, checked in 14b_targets) is the check every run makes."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_PY = ROOT / "bench" / ".venv-torchreid" / "bin" / "python"
+
+
+@pytest.mark.skipif(not REFERENCE_PY.exists(), reason="no torchreid reference environment (bench/setup_torchreid.sh)")
+def test_embeddings_equal_torchreids_own_models():
+    r = subprocess.run([sys.executable, str(ROOT / "bench" / "check_torchreid.py"), "--tol", "1e-4"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=1800)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "OK: largest difference" in r.stdout, r.stdout
+
+
+def test_fixture_is_small():
+    f = ROOT / "nbs" / "fixtures" / "torchreid_osnet_x0_25.pt"
+    assert f.is_file() and f.stat().st_size < 2_000_000
