@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .amd_losses import region_cells
+from .amd_losses import layout_prior_map, region_cells
 from .counterfactuals import CounterfactualSet
 from .data import build_transforms, load_image
 from .explain import attribute_contributions, attribute_distances, gradcam_distance
@@ -318,14 +318,15 @@ def region_explanation(view: TargetView) -> Explanation:
     return Explanation(None, view.regions_q.float(), view.regions_g.float())
 
 # %% ../nbs/27_faithfulness.ipynb #33f4ac5f
-def distance_evidence(head, f_a: Tensor, f_b: Tensor) -> Tensor:
-    """How much each cell of `f_b` makes T's distance d(a, b) = ||head(f_a) - head(f_b)||: gradient x input on
-    b's map, summed over channels. (P, C, h, w) maps -> (P, h, w); `head` maps (B, C, h, w) to embeddings."""
+def distance_evidence(head, f_q: Tensor, f_g: Tensor) -> tuple[Tensor, Tensor]:
+    """How much each cell of each map makes T's distance d = ||head(f_q) - head(f_g)||: gradient x input, summed
+    over channels, from one backward pass. (P, C, h, w) maps -> two (P, h, w); `head` maps (B, C, h, w) to
+    embeddings. The evidence counterpart of `cell_attribution` (which decomposes d_m, masks fixed)."""
     with torch.enable_grad():
-        fb = f_b.detach().clone().requires_grad_(True)
-        d = (head(f_a.detach()) - head(fb)).norm(dim=1)
-        g, = torch.autograd.grad(d.sum(), fb)
-    return (g * fb).sum(1).detach()
+        fq, fg = f_q.detach().clone().requires_grad_(True), f_g.detach().clone().requires_grad_(True)
+        d = (head(fq) - head(fg)).norm(dim=1)
+        gq, gg = torch.autograd.grad(d.sum(), (fq, fg))
+    return (gq * fq).sum(1).detach(), (gg * fg).sum(1).detach()
 
 
 def _evidence(target: ReIDModel, view: TargetView, batch_size: int = 64) -> tuple[Tensor, Tensor]:
@@ -334,11 +335,11 @@ def _evidence(target: ReIDModel, view: TargetView, batch_size: int = 64) -> tupl
     was = head.training
     head.eval()
     try:
-        ev = lambda a, b: torch.cat([distance_evidence(head.embed, a[i:i + batch_size], b[i:i + batch_size])
-                                     for i in range(0, len(a), batch_size)])
-        return ev(view.f_g, view.f_q).clamp_min(0)[:, None], ev(view.f_q, view.f_g).clamp_min(0)[:, None]
+        parts = [distance_evidence(head.embed, view.f_q[i:i + batch_size], view.f_g[i:i + batch_size])
+                 for i in range(0, view.num_pairs, batch_size)]
     finally:
         head.train(was)
+    return tuple(torch.cat([p[k] for p in parts]).clamp_min(0)[:, None] for k in (0, 1))
 
 
 def amd_evidence_explanation(interpreter: AMDInterpreter, view: TargetView, batch_size: int = 64,
@@ -352,7 +353,6 @@ def amd_evidence_explanation(interpreter: AMDInterpreter, view: TargetView, batc
 
 def layout_explanation(target: ReIDModel, view: TargetView, evidence: bool = False) -> Explanation:
     "Each attribute's body band as its map (no ranking); with `evidence`, gated by T's evidence for the pair."
-    from .amd_losses import layout_prior_map
     P, M = view.diff.shape
     band = layout_prior_map(list(view.cs.names), tuple(view.f_q.shape[-2:]))[None].expand(P, -1, -1, -1)
     if not evidence:

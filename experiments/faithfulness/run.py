@@ -22,6 +22,7 @@ import torch
 from amd_reid.faithfulness import BASELINES, run_faithfulness
 from amd_reid.interpreter_training import load_interpreter
 
+READOUTS = ("amd", "amd_cells", "amd_evidence")   # one interpreter's rows of run_faithfulness (the rest: baselines)
 TABLE1 = {"adre": "ADRE", "xmap_e": "X-mAP_e", "xmap_c": "X-mAP_c", "interpreter.mAP": "interp mAP",
           "target.mAP": "target mAP"}
 
@@ -54,18 +55,16 @@ def main():
         _, ex, rep = run_faithfulness(interp.target, interp, a.data, n_pairs=a.pairs, progress=False,
                                       baselines=() if baselines is not None else BASELINES)
         if baselines is None:
-            baselines = rep.headline.drop(index=["amd", "amd_cells", "amd_evidence"])
+            baselines = rep.headline.drop(index=list(READOUTS))
         m = table1(interp, a.data)
-        for readout in ("amd", "amd_cells", "amd_evidence"):
+        for readout in READOUTS:
             row = {"variant": variant, "readout": readout, "seed": int(seed), "checkpoint": path,
                    **rep.headline.loc[readout].to_dict(), **m}
             rows.append(row)
             print(f"{key} {readout}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float)),
                   flush=True)
         per_attr.setdefault(variant, []).append(pd.DataFrame(
-            {"footprint_peak_hit:amd": rep.per_attribute["footprint_peak_hit"]["amd"],
-             "footprint_peak_hit:amd_cells": rep.per_attribute["footprint_peak_hit"]["amd_cells"],
-             "footprint_peak_hit:amd_evidence": rep.per_attribute["footprint_peak_hit"]["amd_evidence"],
+            {**{f"footprint_peak_hit:{r}": rep.per_attribute["footprint_peak_hit"][r] for r in READOUTS},
              "top1_agreement": rep.per_attribute["top1_agreement"]["amd"]}))
     runs = pd.DataFrame(rows)
     runs.round(4).to_csv(out / "runs.csv", index=False)
