@@ -34,8 +34,8 @@ except ImportError:
 
 # %% auto #0
 __all__ = ['CHECKPOINT_FORMAT', 'CHECKPOINT_VERSION', 'capture_rng_state', 'restore_rng_state', 'atomic_write', 'config_path_for',
-           'save_checkpoint', 'load_checkpoint', 'link_checkpoint', 'FolderInUseError', 'folder_lock',
-           'state_dict_mismatch', 'load_state_dict_strict']
+           'save_checkpoint', 'load_checkpoint', 'read_checkpoint', 'link_checkpoint', 'FolderInUseError',
+           'folder_lock', 'state_dict_mismatch', 'load_state_dict_strict']
 
 # %% ../nbs/13_checkpoint.ipynb #1b2fb780
 def capture_rng_state() -> dict[str, Any]:
@@ -250,6 +250,15 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     raise ValueError(f"{path}: neither an amd_reid checkpoint nor a state dict of tensors "
                      f"(found a {type(obj).__name__}"
                      f"{' with keys ' + str(list(obj)[:8]) if isinstance(obj, Mapping) else ''})")
+
+
+def read_checkpoint(path: str | Path, ck: dict | None = None) -> dict:
+    "The checkpoint at `path`: read now, or `ck` if the caller has read it already (from that file)."
+    if ck is None:
+        return load_checkpoint(path)
+    if Path(ck.get("path", path)).resolve() != Path(path).resolve():
+        raise ValueError(f"{path}: the checkpoint given was read from {ck['path']}")
+    return ck
 
 # %% ../nbs/13_checkpoint.ipynb #28beb1be
 def link_checkpoint(src: str | Path, dst: str | Path) -> Path:

@@ -278,7 +278,7 @@ def quick_look(data: str | Path = "data/SynthMarket-small", out: str | Path = "r
     tcfg = TargetConfig.preset("cpu_synth_r18", target_overrides)
     icfg = InterpreterConfig.preset("cpu_synth_r18", interpreter_overrides)
     print(f"[2/4] target: cpu_synth_r18 with {', '.join(target_overrides)}", flush=True)
-    _, target_ckpt, _ = ensure_target(tcfg, data, out / "target", device)
+    _, target_ckpt, _, _ = ensure_target(tcfg, data, out / "target", device)
     print(f"[3/4] interpreter: cpu_synth_r18 with {', '.join(interpreter_overrides)}", flush=True)
     _, interp_ckpt, _, _ = ensure_interpreter(icfg, target_ckpt, data, out / "interpreter", device)
     print("[4/4] explanations", flush=True)

@@ -31,14 +31,15 @@ from .interpreter_training import (INTERPRETER_PRESETS, InterpreterConfig, check
                                            train_interpreter)
 from .mask_ablation import ABLATIONS, mask_ablation
 from .metrics import protocol_keep, same_identity_and_camera
-from .training import (TARGET_PRESETS, TargetConfig, config_changes, describe_changes, load_target, resume_file,
-                               train_target)
+from .engine import config_changes, describe_changes, resume_file
+from .training import TARGET_PRESETS, TargetConfig, load_target, train_target
 
 # %% auto #0
-__all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_synthmarket', 'ensure_target', 'ensure_interpreter',
+__all__ = ['PROBE_FIGURE_ATTRIBUTES', 'BLIND_SPOT_AUC', 'ensure_synthmarket', 'ensure_run', 'ensure_target', 'ensure_interpreter',
            'check_same_data', 'ensure_cache', 'Localisation', 'split_localisation', 'gradcam_comparison',
            'probe_target', 'explained_vs_encoded', 'blind_spots', 'results_table', 'to_markdown', 'choose_alpha',
-           'run_pipeline', 'reweighting_table', 'faithfulness_figures', 'write_figures']
+           'check_folders', 'prepare_data', 'check_before_training', 'RunResults', 'validation_alpha', 'evaluate_run',
+           'write_tables', 'run_summary', 'run_pipeline', 'reweighting_table', 'faithfulness_figures', 'write_figures']
 
 # %% ../nbs/35_pipeline.ipynb #95ee941c
 def _log(msg: str) -> None:
@@ -74,41 +75,43 @@ def ensure_synthmarket(root: str | Path, preset: str = "small", seed: int = 0, p
     return reused
 
 
-def ensure_target(cfg, data: Path, run_dir: Path, device=None, progress: bool = True):
-    "Train the target (or resume it, or reuse a finished run): (model, checkpoint path, seconds trained)."
+def ensure_run(name: str, cfg, run_dir: Path, train, load) -> tuple:
+    """Train a model (`train(resume)` -> (model, results)), resume its interrupted run, or reuse its finished run
+    (`load(ck)` -> (model, precision)): (model, checkpoint path, seconds trained, precision it trained in -- None
+    for a checkpoint written before the precision was recorded)."""
     state, ck = _run_state(run_dir, cfg)
     if state == "finished":
-        _log(f"      reusing the trained target in {run_dir} (delete it to retrain)")
-        model, _ = load_target(run_dir / "last.pt", device, ck=ck)      # the file is read once
-        return model, run_dir / "last.pt", 0.0
+        model, precision = load(ck)
+        _log(f"      reusing the trained {name} in {run_dir} ({precision or 'precision not recorded'}; delete it to "
+             f"retrain)")
+        return model, run_dir / "last.pt", 0.0, precision
     if state == "partial":
-        _log(f"      resuming the interrupted target run in {run_dir}")
+        _log(f"      resuming the interrupted {name} run in {run_dir}")
     del ck                                  # the trainer reads the file itself: not two copies in memory
     t0 = time.perf_counter()
-    model, res = train_target(cfg, data, run_dir, resume=state == "partial", device=device, progress=progress)
-    m = res["metrics"]
-    _log(f"      target: Rank-1 {100 * m['rank1']:.2f}, mAP {100 * m['mAP']:.2f} ({res['train_seconds']:.0f} s, "
-         f"{res['precision']})")
-    return model, run_dir / "last.pt", time.perf_counter() - t0
+    model, res = train(state == "partial")
+    scores = "".join(f", {label} {100 * res['metrics'][k]:.2f}" for k, label in (("rank1", "Rank-1"), ("mAP", "mAP"))
+                     if k in res["metrics"])
+    _log(f"      {name} trained ({res['train_seconds']:.0f} s, {res['precision']}{scores})")
+    return model, run_dir / "last.pt", time.perf_counter() - t0, res["precision"]
+
+
+def ensure_target(cfg, data: Path, run_dir: Path, device=None, progress: bool = True):
+    "The target of `ensure_run`: trained, resumed or reused."
+    def load(ck):
+        model, _ = load_target(run_dir / "last.pt", device, ck=ck)      # the file is read once
+        return model, ck.get("extra", {}).get("precision")
+    return ensure_run("target", cfg, run_dir, lambda resume: train_target(
+        cfg, data, run_dir, resume=resume, device=device, progress=progress), load)
 
 
 def ensure_interpreter(cfg, target_ckpt: Path, data: Path, run_dir: Path, device=None, progress: bool = True):
-    """Train the interpreter (or resume, or reuse): (interpreter, checkpoint path, seconds trained, precision it
-    trained in -- None for a checkpoint written before the precision was recorded)."""
-    state, ck = _run_state(run_dir, cfg)
-    if state == "finished":
+    "The interpreter of `ensure_run`: trained (without evaluating it: the pipeline does), resumed or reused."
+    def load(ck):
         interp, info = load_interpreter(run_dir / "last.pt", device, ck=ck)
-        _log(f"      reusing the trained interpreter in {run_dir} ({info['precision'] or 'precision not recorded'}; "
-             f"delete it to retrain)")
-        return interp, run_dir / "last.pt", 0.0, info["precision"]
-    if state == "partial":
-        _log(f"      resuming the interrupted interpreter run in {run_dir}")
-    del ck                                  # the trainer reads the file itself: not two copies in memory
-    t0 = time.perf_counter()
-    interp, res = train_interpreter(cfg, target_ckpt, data, run_dir, resume=state == "partial", device=device,
-                                    progress=progress, evaluate=False)
-    _log(f"      interpreter trained ({res['train_seconds']:.0f} s, {res['precision']})")
-    return interp, run_dir / "last.pt", time.perf_counter() - t0, res["precision"]
+        return interp, info["precision"]
+    return ensure_run("interpreter", cfg, run_dir, lambda resume: train_interpreter(
+        cfg, target_ckpt, data, run_dir, resume=resume, device=device, progress=progress, evaluate=False), load)
 
 
 def check_same_data(out: Path, fp: dict) -> None:
@@ -324,6 +327,127 @@ def _same_folder(a: Path, b: Path) -> bool:
     return os.path.samefile(a, b) if a.exists() and b.exists() else a.resolve() == b.resolve()
 
 
+def check_folders(data: Path, out: Path, figures: Path) -> None:
+    "Refuse a run that would write into its data folder."
+    if _same_folder(data, out):
+        raise ValueError(f"--data and --out are the same folder ({data}): the run's models, caches and tables go "
+                         f"to a folder of their own")
+    if _same_folder(data, figures):
+        raise ValueError(f"--data and --figures are the same folder ({data}): the figures and tables go to a folder "
+                         f"of their own")
+
+
+@contextlib.contextmanager
+def _timed(timings: dict, stage: str):
+    "Adds the seconds its block takes to `timings[stage]`."
+    t0 = time.perf_counter()
+    yield
+    timings[stage] = time.perf_counter() - t0
+
+
+def prepare_data(data: Path, synth: str | None, seed: int, progress: bool):
+    "Stage 1: SynthMarket generated (or reused) when `synth` names a preset, else a real data set's folder: opened."
+    if synth is not None:
+        if ensure_synthmarket(data, synth, seed, progress):
+            _log(f"      reusing SynthMarket ({synth}, seed {seed}) in {data}")
+    elif not data.is_dir():
+        raise FileNotFoundError(
+            f"data set folder not found: {data}. Put Market-1501 (bounding_box_train/, bounding_box_test/, "
+            f"query/ and market_attribute.mat) or DukeMTMC-reID (with duke_attribute.mat) there; see the README")
+    ds = open_dataset(data)
+    _log(ds.summary().to_string())
+    return ds
+
+
+def check_before_training(ds, data: Path, out: Path, tcfg: TargetConfig, icfg: InterpreterConfig, target_preset: str):
+    "What would stop the run later, refused before the target trains."
+    check_interpreter_setup(icfg, tcfg, data, f"target preset {target_preset!r}")
+    check_same_data(out, data_fingerprint(ds))                        # a run folder holds runs of one data set
+    if resume_file(out / "target") is None:         # weights that cannot be had: fail now (a resume needs none)
+        require_weights(tcfg.depth, tcfg.pretrained)
+    if resume_file(out / "interpreter") is None and not icfg.init_from_target:
+        require_weights(tcfg.depth, icfg.pretrained)
+
+
+@dataclass
+class RunResults:
+    "What stage 5 measured; None where the data set cannot measure it (regions and counterfactuals: SynthMarket)."
+    ev: dict                               # `evaluate_explanations` on query / gallery
+    table: pd.DataFrame                    # Table 1 (`results_table`)
+    loc: Localisation | None               # the masks against the ground-truth regions
+    alpha: dict | None                     # re-weighting's alpha per mode, chosen on held-out identities
+    faith: tuple | None                    # `run_faithfulness`'s (view, explanations, report)
+    versus: pd.DataFrame | None            # `gradcam_comparison`
+    probe: tuple | None                    # `probe_target`, its table joined with what the interpreter explains
+    blind: tuple | None                    # `blind_spots`
+    ablation: pd.DataFrame | None          # `mask_ablation`
+
+
+def validation_alpha(ds, interp, interp_ckpt: Path, out: Path, holdout: int, progress: bool) -> dict:
+    "Re-weighting's alpha per mode, chosen on the `holdout` identities kept out of training (`choose_alpha`)."
+    _, vq, vg = holdout_split(ds.train, holdout)
+    vqc = ensure_cache(interp, vq, out / "cache" / "val_query.pt", interp_ckpt, progress=progress)
+    vgc = ensure_cache(interp, vg, out / "cache" / "val_gallery.pt", interp_ckpt, progress=progress)
+    ev_val = evaluate_explanations(vqc.attr_embed, vgc.attr_embed, vqc.embed, vgc.embed, vqc.pids, vgc.pids,
+                                   vqc.camids, vgc.camids, vqc.attrs, vgc.attrs, reweight_alphas=REFERENCE_ALPHAS,
+                                   g_pred_attrs=vgc.attr_logits, progress=False)
+    return {mode: choose_alpha(ev_val, mode) for mode in ev_val["reweight"]}  # one alpha per mode
+
+
+def evaluate_run(ds, data: Path, out: Path, target, target_ckpt: Path, interp, interp_ckpt: Path, qc, gc,
+                 holdout: int, ablations: Sequence[str], faithfulness_pairs: int, timings: dict,
+                 progress: bool) -> RunResults:
+    "Stage 5: Table 1 and everything the figures show, from the caches of the query and gallery explanations."
+    ev = evaluate_explanations(qc.attr_embed, gc.attr_embed, qc.embed, gc.embed, qc.pids, gc.pids, qc.camids,
+                               gc.camids, qc.attrs, gc.attrs, reweight_alphas=REFERENCE_ALPHAS,
+                               g_pred_attrs=gc.attr_logits, progress=progress)
+    loc = split_localisation(data, ds.query + ds.gallery, torch.cat([qc.masks, gc.masks]), ds.attribute_names)
+    alpha = validation_alpha(ds, interp, interp_ckpt, out, holdout, progress) if holdout else None
+    faith = None
+    if faithfulness_pairs and (data / "synthmarket.json").is_file():   # counterfactuals: SynthMarket only
+        with _timed(timings, "faithfulness"):
+            faith = run_faithfulness(target, interp, data, n_pairs=faithfulness_pairs, seed=0, progress=progress)
+    table = results_table(ev, None if loc is None else loc.table, None if faith is None else faith[2].headline)
+    versus = gradcam_comparison(data, ds, interp, qc, gc)
+    probe = probe_target(target, ds, loc, tuple(interp.input_size), out / "cache" / "target_probe.pt", target_ckpt,
+                         progress=progress) if loc is not None else None
+    blind = None
+    if probe is not None:
+        probe = (probe[0], explained_vs_encoded(probe[1], ev, qc, gc))
+        blind = blind_spots(qc, gc, probe[1])
+    ablation = mask_ablation(interp, ds.query, ds.gallery, qc, gc, data, progress=progress,
+                             hows=["interpreter", *(a for a in ablations if a != "interpreter")]) if ablations else None
+    return RunResults(ev, table, loc, alpha, faith, versus, probe, blind, ablation)
+
+
+def write_tables(r: RunResults, reweight: pd.DataFrame, figures: Path) -> None:
+    "Table 1 (`results.csv`, `results.md`), re-weighting and the tables of what the data set let stage 5 measure."
+    tables = {"results.csv": r.table.round(2).to_csv(), "results.md": to_markdown(r.table),
+              "reweighting.csv": reweight.round(3).to_csv()}
+    if r.loc is not None:
+        tables.update({"localisation.csv": r.loc.table.round(4).to_csv(),
+                       "target_probe.csv": r.probe[1].round(4).to_csv(),
+                       "blind_spots.csv": r.blind[0].round(2).to_csv()})
+    if r.ablation is not None:
+        tables["mask_ablation.csv"] = r.ablation.round(2).to_csv()
+    if r.versus is not None:
+        tables["localisation_vs_gradcam.csv"] = r.versus.round(4).to_csv()
+    for name, text in tables.items():
+        atomic_write(figures / name, lambda f, text=text: f.write(text), "w")
+
+
+def run_summary(r: RunResults, reweight: pd.DataFrame, timings: dict, written: list, **about) -> dict:
+    "What `summary.json` records of a run: its tables, timings, peak memory, the figures written and `about` it."
+    peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+    return {"table": r.table.round(2).to_dict(orient="index"), "alpha_validation": r.alpha,
+            "reweighting": reweight.round(3).to_dict(orient="index"),
+            "blind_spots": None if r.blind is None else {k: round(v, 2) for k, v in r.blind[1].items()},
+            "faithfulness": None if r.faith is None else r.faith[2].headline.round(4).to_dict(orient="index"),
+            "mask_ablation": None if r.ablation is None else r.ablation.round(2).to_dict(orient="index"),
+            "timings_s": {k: round(v, 1) for k, v in timings.items()}, "peak_memory_gb": round(peak_gb, 2),
+            "figures": [str(p) for p in written], **about}
+
+
 def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str | Path = "figures",
                  target_preset: str = "cpu_synth_r18", interpreter_preset: str = "cpu_synth_r18",
                  synth: str | None = "small", seed: int = 0, device=None,
@@ -335,126 +459,51 @@ def run_pipeline(data: str | Path, out: str | Path = "runs/demo", figures: str |
     "Data -> target -> interpreter -> evaluation -> figures and Table 1 (see the stages above)."
     t_start, data, out, figures = time.perf_counter(), Path(data), Path(out), Path(figures)
     timings = {}
-    tcfg = TargetConfig.preset(target_preset, target_overrides)
-    icfg = InterpreterConfig.preset(interpreter_preset, interpreter_overrides)
-    icfg, tcfg = icfg.replace(holdout=holdout), tcfg.replace(holdout=holdout)  # unseen by both models
-
-    if _same_folder(data, out):
-        raise ValueError(f"--data and --out are the same folder ({data}): the run's models, caches and tables go "
-                         f"to a folder of their own")
-    if _same_folder(data, figures):
-        raise ValueError(f"--data and --figures are the same folder ({data}): the figures and tables go to a folder "
-                         f"of their own")
+    tcfg = TargetConfig.preset(target_preset, target_overrides).replace(holdout=holdout)   # unseen by both models
+    icfg = InterpreterConfig.preset(interpreter_preset, interpreter_overrides).replace(holdout=holdout)
+    check_folders(data, out, figures)
     # one run writes to a run folder, and to a figures folder, at a time (refused at once, not after training)
     with folder_lock(out), (folder_lock(figures) if not _same_folder(figures, out) else contextlib.nullcontext()):
         _log(f"[1/6] data: {data}")
-        t0 = time.perf_counter()
-        if synth is not None:
-            if ensure_synthmarket(data, synth, seed, progress):
-                _log(f"      reusing SynthMarket ({synth}, seed {seed}) in {data}")
-        elif not data.is_dir():
-            raise FileNotFoundError(
-                f"data set folder not found: {data}. Put Market-1501 (bounding_box_train/, bounding_box_test/, "
-                f"query/ and market_attribute.mat) or DukeMTMC-reID (with duke_attribute.mat) there; see the README")
-        ds = open_dataset(data)
-        _log(ds.summary().to_string())
-        check_interpreter_setup(icfg, tcfg, data, f"target preset {target_preset!r}")  # before the target trains
-        check_same_data(out, data_fingerprint(ds))                        # a run folder holds runs of one data set
-        if resume_file(out / "target") is None:         # weights that cannot be had: fail now (a resume needs none)
-            require_weights(tcfg.depth, tcfg.pretrained)
-        if resume_file(out / "interpreter") is None and not icfg.init_from_target:
-            require_weights(tcfg.depth, icfg.pretrained)
-        timings["data"] = time.perf_counter() - t0
-
+        with _timed(timings, "data"):
+            ds = prepare_data(data, synth, seed, progress)
+            check_before_training(ds, data, out, tcfg, icfg, target_preset)
         _log(f"[2/6] target ({target_preset})")
-        target, target_ckpt, timings["target"] = ensure_target(tcfg, data, out / "target", device, progress)
+        target, target_ckpt, timings["target"], _ = ensure_target(tcfg, data, out / "target", device, progress)
         _log(f"[3/6] interpreter ({interpreter_preset})")
         interp, interp_ckpt, timings["interpreter"], interp_precision = ensure_interpreter(
             icfg, target_ckpt, data, out / "interpreter", device, progress)
-
         _log("[4/6] explanations of the query and gallery images")
-        t0 = time.perf_counter()
-        (out / "cache").mkdir(parents=True, exist_ok=True)
-        qc = ensure_cache(interp, ds.query, out / "cache" / "query.pt", interp_ckpt, progress=progress)
-        gc = ensure_cache(interp, ds.gallery, out / "cache" / "gallery.pt", interp_ckpt, progress=progress)
-        timings["explanations"] = time.perf_counter() - t0
-
+        with _timed(timings, "explanations"):
+            (out / "cache").mkdir(parents=True, exist_ok=True)
+            qc = ensure_cache(interp, ds.query, out / "cache" / "query.pt", interp_ckpt, progress=progress)
+            gc = ensure_cache(interp, ds.gallery, out / "cache" / "gallery.pt", interp_ckpt, progress=progress)
         _log("[5/6] evaluation")
-        t0 = time.perf_counter()
-        g_pred = gc.attr_logits
-        ev = evaluate_explanations(qc.attr_embed, gc.attr_embed, qc.embed, gc.embed, qc.pids, gc.pids, qc.camids,
-                                   gc.camids, qc.attrs, gc.attrs, reweight_alphas=REFERENCE_ALPHAS,
-                                   g_pred_attrs=g_pred, progress=progress)
-        loc = split_localisation(data, ds.query + ds.gallery, torch.cat([qc.masks, gc.masks]), ds.attribute_names)
-        alpha = None
-        if icfg.holdout:
-            _, vq, vg = holdout_split(ds.train, icfg.holdout)
-            vqc = ensure_cache(interp, vq, out / "cache" / "val_query.pt", interp_ckpt, progress=progress)
-            vgc = ensure_cache(interp, vg, out / "cache" / "val_gallery.pt", interp_ckpt, progress=progress)
-            ev_val = evaluate_explanations(vqc.attr_embed, vgc.attr_embed, vqc.embed, vgc.embed, vqc.pids,
-                                           vgc.pids, vqc.camids, vgc.camids, vqc.attrs, vgc.attrs,
-                                           reweight_alphas=REFERENCE_ALPHAS, g_pred_attrs=vgc.attr_logits,
-                                           progress=False)
-            alpha = {mode: choose_alpha(ev_val, mode) for mode in ev_val["reweight"]}  # one alpha per mode
-        faith = None
-        if faithfulness_pairs and (data / "synthmarket.json").is_file():   # counterfactuals: SynthMarket only
-            t_f = time.perf_counter()
-            faith = run_faithfulness(target, interp, data, n_pairs=faithfulness_pairs, seed=0, progress=progress)
-            timings["faithfulness"] = time.perf_counter() - t_f
-        table = results_table(ev, None if loc is None else loc.table, None if faith is None else faith[2].headline)
-        versus = gradcam_comparison(data, ds, interp, qc, gc)
-        probe = probe_target(target, ds, loc, tuple(interp.input_size), out / "cache" / "target_probe.pt", target_ckpt,
-                             progress=progress) if loc is not None else None
-        blind = None
-        if probe is not None:
-            probe = (probe[0], explained_vs_encoded(probe[1], ev, qc, gc))
-            blind = blind_spots(qc, gc, probe[1])
-        ablation = None
-        if ablations:
-            ablation = mask_ablation(interp, ds.query, ds.gallery, qc, gc, data, progress=progress,
-                                     hows=["interpreter", *(a for a in ablations if a != "interpreter")])
-        timings["evaluation"] = time.perf_counter() - t0
-
+        with _timed(timings, "evaluation"):
+            r = evaluate_run(ds, data, out, target, target_ckpt, interp, interp_ckpt, qc, gc, icfg.holdout, ablations,
+                             faithfulness_pairs, timings, progress)
         _log("[6/6] figures and tables")
-        t0 = time.perf_counter()
-        figures.mkdir(parents=True, exist_ok=True)
-        atomic_write(figures / "results.csv", lambda f: f.write(table.round(2).to_csv()), "w")
-        atomic_write(figures / "results.md", lambda f: f.write(to_markdown(table)), "w")
-        reweight = reweighting_table(ev, alpha)
-        atomic_write(figures / "reweighting.csv", lambda f: f.write(reweight.round(3).to_csv()), "w")
-        if loc is not None:
-            atomic_write(figures / "localisation.csv", lambda f: f.write(loc.table.round(4).to_csv()), "w")
-            atomic_write(figures / "target_probe.csv", lambda f: f.write(probe[1].round(4).to_csv()), "w")
-            atomic_write(figures / "blind_spots.csv", lambda f: f.write(blind[0].round(2).to_csv()), "w")
-        if ablation is not None:
-            atomic_write(figures / "mask_ablation.csv", lambda f: f.write(ablation.round(2).to_csv()), "w")
-        if versus is not None:
-            atomic_write(figures / "localisation_vs_gradcam.csv", lambda f: f.write(versus.round(4).to_csv()), "w")
-        written = write_figures(ds, target, interp, qc, gc, ev, table, loc, out, figures, alpha, versus, probe,
-                                blind) if make_figures else []
-        if faith is not None:
-            write_faithfulness(faith[2], figures)
-            if make_figures:
-                written += faithfulness_figures(*faith, figures)
-        timings["figures"] = time.perf_counter() - t0
+        with _timed(timings, "figures"):
+            figures.mkdir(parents=True, exist_ok=True)
+            reweight = reweighting_table(r.ev, r.alpha)
+            write_tables(r, reweight, figures)
+            written = write_figures(ds, target, interp, qc, gc, r.ev, r.table, r.loc, out, figures, r.alpha, r.versus,
+                                    r.probe, r.blind) if make_figures else []
+            if r.faith is not None:
+                write_faithfulness(r.faith[2], figures)
+                if make_figures:
+                    written += faithfulness_figures(*r.faith, figures)
         timings["total"] = time.perf_counter() - t_start
-        peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
-        summary = {"table": table.round(2).to_dict(orient="index"), "alpha_validation": alpha,
-                   "reweighting": reweight.round(3).to_dict(orient="index"),
-                   "blind_spots": None if blind is None else {k: round(v, 2) for k, v in blind[1].items()},
-                   "faithfulness": None if faith is None else faith[2].headline.round(4).to_dict(orient="index"),
-                   "mask_ablation": None if ablation is None else ablation.round(2).to_dict(orient="index"),
-                   "timings_s": {k: round(v, 1) for k, v in timings.items()}, "peak_memory_gb": round(peak_gb, 2),
-                   "figures": [str(p) for p in written], "data": str(data), "run": str(out),
-                   "target_preset": target_preset, "interpreter_preset": interpreter_preset,
-                   "interpreter_precision": interp_precision}
+        summary = run_summary(r, reweight, timings, written, data=str(data), run=str(out), target_preset=target_preset,
+                              interpreter_preset=interpreter_preset, interpreter_precision=interp_precision)
         atomic_write(out / "summary.json", lambda f: f.write(json.dumps(summary, indent=2, default=float) + "\n"), "w")
-        _log(to_markdown(table))
-        _log(f"done in {timings['total']:.0f} s (peak memory {peak_gb:.2f} GB); figures and tables in {figures}/")
-        return {"table": table, "evaluation": ev, "localisation": None if loc is None else loc.table,
-                "gradcam": versus, "probe": None if probe is None else probe[1], "blind_spots": blind,
-                "mask_ablation": ablation, "alpha": alpha, "reweighting": reweight, "summary": summary,
-                "faithfulness": None if faith is None else faith[2]}
+        _log(to_markdown(r.table))
+        _log(f"done in {timings['total']:.0f} s (peak memory {summary['peak_memory_gb']:.2f} GB); figures and tables "
+             f"in {figures}/")
+        return {"table": r.table, "evaluation": r.ev, "localisation": None if r.loc is None else r.loc.table,
+                "gradcam": r.versus, "probe": None if r.probe is None else r.probe[1], "blind_spots": r.blind,
+                "mask_ablation": r.ablation, "alpha": r.alpha, "reweighting": reweight, "summary": summary,
+                "faithfulness": None if r.faith is None else r.faith[2]}
 
 # %% ../nbs/35_pipeline.ipynb #af92ad38
 def reweighting_table(ev: dict, alpha_val: dict[str, float] | None = None) -> pd.DataFrame:
@@ -495,10 +544,21 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc: Localisation | Non
                   blind: tuple | None = None) -> list[Path]:
     "Render and save every figure of the experiment; returns the files written."
     from amd_reid import figures as F
-    from amd_reid.metrics import pairwise_distance
-    names = list(ds.attribute_names)
     written = []
     save = lambda fig, stem: written.extend(F.save_figure(fig, figures / stem))
+    names = list(ds.attribute_names)
+    _setup_figures(save, ds, target, interp, gc, table, out)
+    _score_figures(save, names, ev, loc, versus)
+    if probe is not None and loc is not None:
+        _probe_figures(save, names, probe, loc, blind)
+    _example_figures(save, ds, interp, qc, gc, alpha)
+    return written  # figures are pyplot-free Figure objects: nothing to close
+
+
+def _setup_figures(save, ds, target, interp, gc, table, out: Path) -> None:
+    "The data set's attributes, the architecture, the training curves, the average masks, Table 1."
+    from amd_reid import figures as F
+    names = list(ds.attribute_names)
     split = pd.Series(ds.attributes.attrs.get("split", {}))
     frames = {s: ds.attributes.loc[split.index[split == s]] for s in ("train", "test") if (split == s).any()}
     save(F.attribute_statistics(frames, title=f"Attribute statistics of {ds.root.name}"), "attribute_statistics")
@@ -509,6 +569,11 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc: Localisation | Non
     save(F.average_mask_figure(gc, names=names, background=bg, title="Average attention masks over the gallery"),
          "average_masks")
     save(F.results_table_figure(table, title="Target vs interpreter (Table 1 layout)"), "results_table")
+
+
+def _score_figures(save, names: list, ev: dict, loc: Localisation | None, versus: pd.DataFrame | None) -> None:
+    "Per-attribute explanation scores; the masks' localisation beside Grad-CAM's (SynthMarket)."
+    from amd_reid import figures as F
     per_attr = {"X-Prec_e hit rate": ev["xprec_e_per_attr"], "X-Prec_c hit rate": ev["xprec_c_per_attr"]}
     if loc is not None:
         per_attr["localisation (peak)"] = loc.table["peak_hit"].to_numpy()
@@ -520,20 +585,29 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc: Localisation | Non
                                        names=names, counts=versus["num_images"].tolist(), counts_label="images",
                                        title="Localisation on SynthMarket regions: mask peak inside the attribute's region"),
              "localisation_vs_gradcam")
-    if probe is not None and loc is not None:
-        from amd_reid.target_probe import plot_probe
-        shown = [a for a in PROBE_FIGURE_ATTRIBUTES if a in names]
-        save(plot_probe(probe[0], loc.region_freq, loc.peak_freq, names, shown,
-                        title="Where T knows it (linear probe AUC per cell), where it is (region), "
-                              "where the mask peaks"), "target_probe")
-        from amd_reid.target_probe import plot_explained_vs_encoded
-        save(plot_explained_vs_encoded(probe[1]["pooled AUC"], probe[1]["X-Prec_e hit rate"],
-                                       [F.attribute_label(n) for n in names],
-                                       title="Does the explanation credit what the target encodes?",
-                                       breakdown=None if blind is None else blind[0],
-                                       reference=("paper: R50 interpreter on Market-1501 (96.59)", 96.59)),
-             "explained_vs_encoded")
-    # a rank list and pair explanations for the first query with a wrong top-1 (else the first query)
+
+
+def _probe_figures(save, names: list, probe: tuple, loc: Localisation, blind: tuple | None) -> None:
+    "Where T knows each attribute (the probe), and whether the explanation credits what T encodes."
+    from amd_reid import figures as F
+    from amd_reid.target_probe import plot_explained_vs_encoded, plot_probe
+    shown = [a for a in PROBE_FIGURE_ATTRIBUTES if a in names]
+    save(plot_probe(probe[0], loc.region_freq, loc.peak_freq, names, shown,
+                    title="Where T knows it (linear probe AUC per cell), where it is (region), "
+                          "where the mask peaks"), "target_probe")
+    save(plot_explained_vs_encoded(probe[1]["pooled AUC"], probe[1]["X-Prec_e hit rate"],
+                                   [F.attribute_label(n) for n in names],
+                                   title="Does the explanation credit what the target encodes?",
+                                   breakdown=None if blind is None else blind[0],
+                                   reference=("paper: R50 interpreter on Market-1501 (96.59)", 96.59)),
+         "explained_vs_encoded")
+
+
+def _example_figures(save, ds, interp, qc, gc, alpha) -> None:
+    "A rank list and pair explanations for the first query with a wrong top-1 (else the first query)."
+    from amd_reid import figures as F
+    from amd_reid.metrics import pairwise_distance
+    names = list(ds.attribute_names)
     d = pairwise_distance(qc.embed, gc.embed).numpy()                       # (n, m)
     keep = protocol_keep(qc.pids, qc.camids, gc.pids, gc.camids).numpy()
     d = np.where(keep, d, np.inf)
@@ -545,10 +619,9 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc: Localisation | Non
     chosen = int(np.argmax(~correct)) if (~correct).any() else 0
     dm = attribute_distances(qc.attr_embed[qi], gc.attr_embed[top])                 # (8, M)
     attr_d, p_all = dm[chosen].numpy(), attribute_contributions(dm).max(-1).values.tolist()
-    fig = F.rank_list_figure(ds.query[qi].path, [ds.gallery[j].path for j in top], d[qi, top].tolist(), correct.tolist(),
-                             chosen, attr_d, alpha=(alpha or {}).get("max", 1.0), names=names, b_all=p_all,
-                             size=tuple(interp.input_size))
-    save(fig, "rank_list")
+    save(F.rank_list_figure(ds.query[qi].path, [ds.gallery[j].path for j in top], d[qi, top].tolist(),
+                            correct.tolist(), chosen, attr_d, alpha=(alpha or {}).get("max", 1.0), names=names,
+                            b_all=p_all, size=tuple(interp.input_size)), "rank_list")
     for tag, j in (("correct", next((t for t, c in zip(top, correct) if c), None)),
                    ("wrong", next((t for t, c in zip(top, correct) if not c), None))):
         if j is None:
@@ -557,4 +630,3 @@ def write_figures(ds, target, interp, qc, gc, ev, table, loc: Localisation | Non
         save(F.pair_explanation_figure(ex, ds.query[qi].attrs, ds.gallery[j].attrs, k=3,
                                        image_labels=("query", f"gallery ({tag} match)" if tag == "correct" else "gallery (wrong)")),
              f"pair_{tag}")
-    return written  # figures are pyplot-free Figure objects: nothing to close

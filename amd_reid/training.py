@@ -8,38 +8,30 @@ from __future__ import annotations
 import difflib
 import json
 import math
-import os
 import random
 import time
-import warnings
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
-from tqdm.auto import tqdm
 
-from .checkpoint import (FolderInUseError, atomic_write, capture_rng_state, folder_lock, link_checkpoint,
-                                 load_checkpoint, load_state_dict_strict, restore_rng_state, save_checkpoint)
+from .checkpoint import atomic_write, folder_lock, load_state_dict_strict, read_checkpoint, save_checkpoint
 from .data import build_test_loader, build_train_loader
-from .threads import set_cpu_threads
-from .datasets import ImageRecord, data_fingerprint, fingerprint_changes, holdout_split, open_dataset
+from .datasets import ImageRecord, holdout_split, open_dataset
+from .engine import TrainingTask, default_device, open_out_dir, read_log, resume_file, train
 from .backbones import STEM_POOLS
 from .heads import ReIDModel, build_reid_model
 from .targets import TORCHREID_MODELS, TorchreidModel, build_torchreid_model
 from .losses import circle_pairwise, cross_entropy_ls, triplet_batch_hard
-from .metrics import evaluate_rank, extract_features, pairwise_distance, require_matches
+from .metrics import evaluate_rank, extract_features, pairwise_distance
 
 # %% auto #0
-__all__ = ['TARGET_PRESETS', 'number_problems', 'RunConfig', 'TargetConfig', 'lr_factor', 'build_target', 'load_target',
-           'save_imported_target', 'target_loss', 'evaluate_target', 'autocast_context', 'read_log',
-           'plot_training_log', 'cpu_has_native_bf16', 'autocast_dtype', 'precision_name', 'train_target',
-           'saved_config', 'config_changes', 'describe_changes', 'resume_file']
+__all__ = ['TARGET_PRESETS', 'number_problems', 'RunConfig', 'TargetConfig', 'build_target', 'load_target',
+           'save_imported_target', 'target_loss', 'evaluate_target', 'plot_training_log', 'set_backbone_frozen',
+           'seed_everything', 'TargetTask', 'train_target']
 
 # %% ../nbs/15_training.ipynb #eced0a6d
 def number_problems(cfg, rules: dict[str, str]) -> list[str]:
@@ -243,21 +235,6 @@ TARGET_PRESETS: dict[str, TargetConfig] = {
 }
 TargetConfig.presets = TARGET_PRESETS
 
-# %% ../nbs/15_training.ipynb #56aff797
-def lr_factor(it: int, cfg: TargetConfig, iters_per_epoch: int) -> float:
-    "Multiplier of `cfg.lr` at iteration `it` (0-based): linear warm-up, then multistep or cosine."
-    warm = 1.0
-    if it < cfg.warmup_iters:
-        warm = cfg.warmup_factor + (1 - cfg.warmup_factor) * it / cfg.warmup_iters
-    epoch = it / iters_per_epoch
-    if cfg.schedule == "multistep":
-        return warm * cfg.gamma ** sum(epoch >= m for m in cfg.milestones)
-    total = cfg.epochs * iters_per_epoch
-    start = min(max(cfg.milestones[0] * iters_per_epoch if cfg.milestones else 0, cfg.warmup_iters), total - 1)
-    if it < start:
-        return warm
-    return warm * 0.5 * (1 + math.cos(math.pi * min(1.0, (it - start) / (total - start))))
-
 # %% ../nbs/15_training.ipynb #c5eec60c
 def build_target(cfg: TargetConfig, num_classes: int, pretrained: bool | str | None = None) -> ReIDModel:
     """The target model described by `cfg` for `num_classes` training identities: our ResNet, or torchreid's model
@@ -270,19 +247,10 @@ def build_target(cfg: TargetConfig, num_classes: int, pretrained: bool | str | N
                             scale=cfg.scale, margin=cfg.margin, stem_pool=cfg.stem_pool)
 
 
-def _read_checkpoint(path: str | Path, ck: dict | None = None) -> dict:
-    "The checkpoint at `path`: read now, or `ck` if the caller has read it already (from that file)."
-    if ck is None:
-        return load_checkpoint(path)
-    if Path(ck.get("path", path)).resolve() != Path(path).resolve():
-        raise ValueError(f"{path}: the checkpoint given was read from {ck['path']}")
-    return ck
-
-
 def load_target(path: str | Path, device: str | torch.device | None = None, *,
                 ck: dict | None = None) -> tuple[ReIDModel, TargetConfig]:
     "A trained target from a `train_target` checkpoint, in eval mode: (model, its config); `ck`: the file, if read."
-    ck = _read_checkpoint(path, ck)
+    ck = read_checkpoint(path, ck)
     if "target_config" in ck.get("extra", {}):
         raise ValueError(f"{path}: an interpreter checkpoint (train_interpreter); a target's is wanted here, the "
                          f"last.pt of a train_target run")
@@ -291,7 +259,7 @@ def load_target(path: str | Path, device: str | torch.device | None = None, *,
     cfg = TargetConfig.from_dict(ck["config"])
     model = build_target(cfg, ck["extra"]["num_classes"], pretrained=False)  # weights come from the file
     load_state_dict_strict(model, ck["model_state"], source=str(path))
-    return model.to(_default_device() if device is None else torch.device(device)).eval(), cfg
+    return model.to(default_device() if device is None else torch.device(device)).eval(), cfg
 
 
 def save_imported_target(model: ReIDModel, cfg: TargetConfig, out_dir: str | Path, source: str) -> Path:
@@ -307,7 +275,7 @@ def save_imported_target(model: ReIDModel, cfg: TargetConfig, out_dir: str | Pat
     with folder_lock(out_dir):
         if resume_file(out_dir) is not None or (out_dir / "last.pt").exists():
             raise FileExistsError(f"{out_dir} holds a training run already; choose another folder for the imported target")
-        _open_out_dir(out_dir, cfg, None)                          # the folder and its config.json, as a run's
+        open_out_dir(out_dir, cfg, None)                          # the folder and its config.json, as a run's
         return save_checkpoint(out_dir / "last.pt", model_state=model.state_dict(), epoch=cfg.epochs, iteration=0,
                                config=cfg.to_dict(), metrics={"imported_from": str(source)}, rng_state=None,
                                extra={"num_classes": model.head.num_classes, "imported_from": str(source)})
@@ -340,115 +308,6 @@ def evaluate_target(model: nn.Module, query: Sequence[ImageRecord], gallery: Seq
     return {"rank1": float(cmc[0]), "rank5": float(cmc[min(5, len(cmc)) - 1]),
             "rank10": float(cmc[min(10, len(cmc)) - 1]), "mAP": float(r["mAP"]), "mINP": float(r["mINP"])}
 
-# %% ../nbs/15_training.ipynb #5c604673
-def _default_device() -> torch.device:
-    if torch.accelerator.is_available():
-        return torch.accelerator.current_accelerator()
-    return torch.device("cpu")
-
-
-@contextmanager
-def _distributed(device: str | torch.device | None):
-    "Yields (rank, world_size, device) of this process; on the way out leaves a process group it created."
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    device = _default_device() if device is None else torch.device(device)
-    if world <= 1:
-        yield 0, 1, device
-        return
-    if device.type != "cpu":
-        device = torch.device(device.type, int(os.environ.get("LOCAL_RANK", "0")))
-        torch.accelerator.set_device_index(device.index)
-    created = not dist.is_initialized()          # a caller's own group is left to the caller
-    if created:
-        dist.init_process_group(backend=dist.get_default_backend_for_device(device))
-    try:
-        yield dist.get_rank(), dist.get_world_size(), device
-    except BaseException:
-        if created and dist.is_initialized() and dist.get_backend() == "gloo":
-            try:
-                dist.destroy_process_group()
-            except Exception as e:                # never hide the error that stopped the run
-                warnings.warn(f"could not leave the process group after the error: {e}")
-        raise
-    dist.barrier()                                # every process done before the group is left
-    if created:
-        dist.destroy_process_group()
-
-
-@contextmanager
-def _holding(out_dir: str | Path, rank: int, world: int):
-    "The main process holds the output folder while the run lasts (`folder_lock`); if it cannot, every process stops."
-    with ExitStack() as stack:
-        error = None
-        if rank == 0:
-            try:
-                stack.enter_context(folder_lock(out_dir))
-            except Exception as e:                # a folder in use, a file where the folder should be, ...
-                error = e
-        if world > 1:                             # none of the others is left waiting for the main process
-            box = [None if error is None else (type(error).__name__, str(error))]   # plain strings always pickle
-            dist.broadcast_object_list(box, src=0)
-            if rank > 0 and box[0] is not None:
-                name, msg = box[0]
-                raise FolderInUseError(msg) if name == "FolderInUseError" else RuntimeError(
-                    f"the main process cannot take the output folder: {name}: {msg}")
-        if error is not None:
-            raise error
-        yield
-
-
-def _grad_scaler(amp_dtype: torch.dtype | None, device: torch.device, state: dict | None = None):
-    "The run's gradient scaler, on for float16 only (bfloat16 has float32's range); `state`: a checkpoint's."
-    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
-    if scaler.is_enabled() and state:
-        scaler.load_state_dict(state)
-    return scaler
-
-
-def autocast_context(device: torch.device, amp_dtype: torch.dtype | None):
-    "The autocast context of a run's forward passes (a no-op in float32)."
-    return torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
-
-
-def _seed_everything(seed: int) -> None:
-    random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
-
-
-def _set_backbone_frozen(backbone: nn.Module, frozen: bool, trainable: set[str]) -> None:
-    for name, prm in backbone.named_parameters():
-        prm.requires_grad_(not frozen and name in trainable)
-    backbone.train(not frozen)
-
-
-def _mean_over_ranks(x: torch.Tensor, world: int) -> torch.Tensor:
-    if world > 1:
-        dist.all_reduce(x, op=dist.ReduceOp.SUM)
-        x = x / world
-    return x
-
-
-class _MetricsLog:
-    "Append-only JSON-lines log; `keep_until` drops records of iterations after a resumed checkpoint."
-    def __init__(self, path: Path, keep_until: int | None = None):
-        self.path = path
-        if keep_until is not None and path.exists():
-            kept = [l for l in path.read_text().splitlines()
-                    if l.strip() and json.loads(l).get("iteration", 0) <= keep_until]
-            atomic_write(path, lambda f: f.write("".join(l + "\n" for l in kept)), "w")
-        elif keep_until is None and path.exists():
-            path.unlink()
-
-    def write(self, **record) -> None:
-        with open(self.path, "a") as f:
-            f.write(json.dumps(record) + "\n")
-
-
-def read_log(path: str | Path) -> list[dict]:
-    "The records of a run's metrics log (`out_dir` or the `metrics.jsonl` file itself)."
-    path = Path(path)
-    path = path / "metrics.jsonl" if path.is_dir() else path
-    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
-
 # %% ../nbs/15_training.ipynb #278e16d6
 def plot_training_log(path: str | Path, out: str | Path | None = None):
     "Figure of a run's loss / lr / Rank-1 / mAP curves from its metrics log; saved to `out` if given."
@@ -477,332 +336,75 @@ def plot_training_log(path: str | Path, out: str | Path | None = None):
         atomic_write(Path(out), lambda f: fig.savefig(f, format="png", dpi=100))
     return fig
 
-# %% ../nbs/15_training.ipynb #3574c418
-def cpu_has_native_bf16() -> bool:
-    "Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX); elsewhere bfloat16 is emulated and slow."
-    try:
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    except AttributeError:  # a PyTorch without these probes
-        return False
-
-
-def autocast_dtype(cfg, device: torch.device) -> torch.dtype | None:
-    "The autocast dtype of a run: float16 with `amp` on an accelerator, bfloat16 with `cpu_bf16` on a CPU that has it natively, else None (float32)."
-    if device.type != "cpu":
-        return torch.float16 if cfg.amp else None
-    return torch.bfloat16 if cfg.cpu_bf16 and cpu_has_native_bf16() else None
-
-
-def precision_name(amp_dtype: torch.dtype | None) -> str:
-    "'float32', 'bfloat16' or 'float16': what a run with autocast dtype `amp_dtype` trains in."
-    return str(amp_dtype or torch.float32).removeprefix("torch.")
-
-
-def _run_precision(cfg, device: torch.device, world: int) -> torch.dtype | None:
-    """`autocast_dtype` of this process; under DDP every process must agree (each probes its own CPU), else
-    every process stops with the same error -- none is left waiting for the others."""
-    amp_dtype = autocast_dtype(cfg, device)
-    if world > 1:
-        names = [None] * world
-        dist.all_gather_object(names, precision_name(amp_dtype))
-        if len(set(names)) > 1:
-            raise ValueError(f"the {world} processes would train in different precisions ({', '.join(names)}: "
-                             f"cpu_bf16 on CPUs with and without native bfloat16); use alike machines or set "
-                             f"cpu_bf16=false")
-    return amp_dtype
-
 # %% ../nbs/15_training.ipynb #38ea9787
+def set_backbone_frozen(backbone: nn.Module, frozen: bool, trainable: set[str]) -> None:
+    "Freeze (no grad, BatchNorm statistics fixed) or thaw the backbone; parameters outside `trainable` stay frozen."
+    for name, prm in backbone.named_parameters():
+        prm.requires_grad_(not frozen and name in trainable)
+    backbone.train(not frozen)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
+
+
+class TargetTask(TrainingTask):
+    "The target's part of a training run (`14c_engine`): P x K batches of identities, `target_loss`, retrieval scores."
+    def __init__(self, cfg: TargetConfig, data_root: str | Path):
+        super().__init__(cfg)
+        self.data_root, self.t_plot = data_root, 0.0
+        self.find_unused_parameters = cfg.freeze_backbone_iters > 0
+
+    def open_data(self):
+        return open_dataset(self.data_root)                              # Market-1501 (or SynthMarket) or Duke
+
+    def train_loader(self, data):
+        cfg, run = self.cfg, self.run
+        records, _, _ = holdout_split(data.train, cfg.holdout)           # the split does not depend on cfg.seed
+        self.num_classes = len({r.pid for r in records})
+        return build_train_loader(records, cfg.size, cfg.p // run.world, cfg.k, num_workers=cfg.num_workers,
+                                  seed=cfg.seed, rank=run.rank, world_size=run.world, flip=cfg.flip, pad=cfg.pad,
+                                  erasing=cfg.erasing, autoaugment=cfg.autoaugment)
+
+    def build(self, resumed):
+        seed_everything(self.cfg.seed)
+        self.model = build_target(self.cfg, self.num_classes, pretrained=False if resumed else None)  # resume: from ck
+        self.trainable = {n for n, prm in self.model.backbone.named_parameters() if prm.requires_grad}
+        return self.model
+
+    def start_step(self, it):
+        self.frozen = it < self.cfg.freeze_backbone_iters
+        set_backbone_frozen(self.model.backbone, self.frozen, self.trainable)
+
+    def forward(self, net, batch): return net(batch["img"], batch["pid"])
+    def loss(self, out, batch): return target_loss(out, batch["pid"], self.cfg)
+
+    def after_backward(self):
+        if self.frozen:                                 # Adam skips them, also under DDP
+            for prm in self.model.backbone.parameters(): prm.grad = None
+
+    def evaluate(self, model, data):
+        cfg = self.cfg
+        return evaluate_target(model, data.query, data.gallery, cfg.size, self.run.device, cfg.eval_batch_size,
+                               cfg.num_workers)
+
+    def summary(self, scores): return ", ".join(f"{k} {100 * v:.2f}" for k, v in scores.items())
+
+    def evaluated(self, done):
+        if done or time.perf_counter() - self.t_plot > 60:   # drawing costs ~1 s: not too often
+            plot_training_log(self.run.out_dir, self.run.out_dir / "training_curve.png")
+            self.t_plot = time.perf_counter()
+
+    def extra(self): return {"num_classes": self.num_classes}
+
+    def finish(self, model):
+        set_backbone_frozen(model.backbone, False, self.trainable)
+        model.eval()
+
+
 def train_target(cfg: TargetConfig, data_root: str | Path, out_dir: str | Path, resume: bool = False,
                  device: str | torch.device | None = None, progress: bool = True) -> tuple[ReIDModel, dict]:
     """Train the target on the Market-format folder `data_root`, writing checkpoints and logs to `out_dir`.
     Returns the trained model (eval mode) and a dict of results (final `metrics`, eval `history`, timings;
     complete on rank 0). Under `torchrun`, every process calls it; `resume=True` continues `out_dir/last.pt`."""
-    set_cpu_threads()                               # $AMD_REID_THREADS, else one thread per core (09_threads)
-    with _distributed(device) as (rank, world, device), _holding(out_dir, rank, world):
-        return _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress)
-
-
-def _train_target(cfg, data_root, out_dir, resume, rank, world, device, progress):
-    amp_dtype = _run_precision(cfg, device, world)     # mixed precision (see `autocast_dtype`), agreed by all ranks
-    main = rank == 0
-    out_dir = Path(out_dir)
-    last = out_dir / "last.pt"
-    src = _check_out_dir(out_dir, cfg, resume)      # the checkpoint a resume continues from; None: a new run
-    if cfg.p % world:
-        raise ValueError(f"p = {cfg.p} identities per batch cannot be split over {world} processes")
-    data = open_dataset(data_root)                                    # Market-1501 (or SynthMarket) or Duke
-    require_matches(data.query, data.gallery)      # else the first evaluation fails, an eval_every of epochs from now
-    fingerprint = data_fingerprint(data)                              # kept in every checkpoint
-    ck = load_checkpoint(src) if src is not None else None
-    if ck is not None:                             # before anything is written: a refused resume changes nothing
-        _check_resumable(cfg, ck, src, world, amp_dtype, fingerprint)
-    if main:
-        _open_out_dir(out_dir, cfg, src)
-
-    # data: P x K batches; each process takes every world-th batch of the same plan
-    train_records, _, _ = holdout_split(data.train, cfg.holdout)       # the split does not depend on cfg.seed
-    num_classes = len({r.pid for r in train_records})
-    loader = build_train_loader(train_records, cfg.size, cfg.p // world, cfg.k, num_workers=cfg.num_workers,
-                                seed=cfg.seed, rank=rank, world_size=world, flip=cfg.flip, pad=cfg.pad,
-                                erasing=cfg.erasing, autoaugment=cfg.autoaugment)
-    iters_per_epoch = loader.sampler.num_batches()  # of epoch 0; others may differ by a batch or so
-    total_iters = cfg.epochs * iters_per_epoch           # nominal, for the schedule and the progress bar
-
-    # model, optimiser, mixed precision (see `autocast_dtype`)
-    _seed_everything(cfg.seed)
-    model = build_target(cfg, num_classes, pretrained=False if ck is not None else None).to(device)  # resume: weights from ck
-    trainable = {n for n, prm in model.backbone.named_parameters() if prm.requires_grad}
-    optimizer = torch.optim.Adam([prm for prm in model.parameters() if prm.requires_grad], lr=cfg.lr,
-                                 weight_decay=cfg.weight_decay)
-    scaler = _grad_scaler(amp_dtype, device, ck["scaler_state"] if ck is not None else None)
-
-    # resume: weights, optimiser, RNG, iteration (the scaler's state went in above)
-    it, start_epoch, history, train_seconds, ckpt_it = 0, 0, [], 0.0, None
-    if ck is not None:
-        load_state_dict_strict(model, ck["model_state"], source=str(src))
-        optimizer.load_state_dict(ck["optimizer_state"])
-        restore_rng_state(ck["rng_state"]["ranks"][rank])
-        it = ckpt_it = ck["iteration"]
-        start_epoch = ck["epoch"]
-        history, train_seconds = ck["metrics"]["history"], ck["metrics"]["train_seconds"]
-    elif resume and main and progress:
-        print(f"no checkpoint in {out_dir}: starting a new run")
-    net = DistributedDataParallel(model, device_ids=[device.index] if device.type != "cpu" else None,
-                                  find_unused_parameters=cfg.freeze_backbone_iters > 0) if world > 1 else model
-    log = _MetricsLog(out_dir / "metrics.jsonl", keep_until=it if resume else None) if main else None
-    bar = tqdm(total=total_iters, initial=it, disable=not (progress and main), desc="train", unit="it")
-    window, t_plot = [], 0.0
-
-    for epoch in range(start_epoch, cfg.epochs):
-        loader.sampler.set_epoch(epoch)
-        net.train()
-        t_start = t_window = time.perf_counter()
-        n_window = 0  # images since t_window
-        for batch in loader:
-            frozen = it < cfg.freeze_backbone_iters
-            _set_backbone_frozen(model.backbone, frozen, trainable)
-            lr = cfg.lr * lr_factor(it, cfg, iters_per_epoch)
-            for group in optimizer.param_groups: group["lr"] = lr
-            imgs = batch["img"].to(device, non_blocking=True)  # (B, 3, H, W), B = p/world * k
-            pids = batch["pid"].to(device, non_blocking=True)  # (B,)
-
-            with autocast_context(device, amp_dtype):
-                out = net(imgs, pids)
-            loss, terms = target_loss(out, pids, cfg)          # in float32: distances are delicate
-            values = _loss_values(loss, terms, world)         # the same on every process: all stop together
-            _stop_if_non_finite(values, ["loss", *terms], log, bar, it, epoch, lr, last, ckpt_it)
-
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if frozen:
-                for prm in model.backbone.parameters(): prm.grad = None
-            scaler.step(optimizer)
-            scaler.update()
-            it += 1
-            n_window += imgs.shape[0] * world
-
-            window.append(values)
-            if it % cfg.log_every == 0:
-                mean, now = torch.stack(window).mean(0).tolist(), time.perf_counter()
-                if main:
-                    log.write(kind="train", epoch=epoch + 1, iteration=it, lr=lr, **dict(zip(["loss", *terms], mean)),
-                              images_per_s=n_window / (now - t_window), time=train_seconds + now - t_start)
-                bar.set_postfix(loss=f"{mean[0]:.3f}", lr=f"{lr:.2e}")
-                window, n_window, t_window = [], 0, now
-            bar.update(1)
-
-        # end of epoch: evaluate and checkpoint when due (training randomness untouched)
-        train_seconds += time.perf_counter() - t_start
-        done = epoch + 1 == cfg.epochs
-        if (epoch + 1) % cfg.eval_every == 0 or done:
-            if main:
-                with torch.random.fork_rng(devices=[]):
-                    scores = evaluate_target(model, data.query, data.gallery, cfg.size, device, cfg.eval_batch_size,
-                                             cfg.num_workers)
-                history.append({"epoch": epoch + 1, "iteration": it, **scores})
-                log.write(kind="eval", **history[-1])
-                if done or time.perf_counter() - t_plot > 60:  # drawing costs ~1 s: not too often
-                    plot_training_log(out_dir, out_dir / "training_curve.png")
-                    t_plot = time.perf_counter()
-                bar.write(f"epoch {epoch + 1}: " + ", ".join(f"{k} {100 * v:.2f}" for k, v in scores.items()))
-        if (epoch + 1) % cfg.ckpt_every == 0 or done:
-            _save(out_dir, model, optimizer, scaler, epoch + 1, it, cfg, history, train_seconds, world,
-                  num_classes, main, precision_name(amp_dtype), fingerprint)
-            ckpt_it = it
-    bar.close()
-
-    _set_backbone_frozen(model.backbone, False, trainable)
-    model.eval()
-    results = {"metrics": history[-1] if history else {}, "history": history, "iterations": it,
-               "iters_per_epoch": iters_per_epoch, "train_seconds": train_seconds,
-               "images_per_second": it * cfg.p * cfg.k / max(train_seconds, 1e-9),
-               "checkpoint": str(last), "out_dir": str(out_dir), "world_size": world,
-               "precision": precision_name(amp_dtype)}
-    return model, results
-
-# %% ../nbs/15_training.ipynb #eb0068bb
-_FREE_TO_CHANGE = {"num_workers", "ckpt_every", "eval_every", "log_every", "eval_batch_size"}
-
-
-def saved_config(cls, saved: dict | None) -> dict:
-    """A checkpoint's config as this version of the config class `cls` writes it: fields added since the checkpoint
-    was written take their defaults -- a new field always defaults to the old behaviour -- so that the run can
-    still be resumed or reused. Fields this version does not know (a checkpoint of a newer version) are kept as they
-    are, and `config_changes` reports them as changes."""
-    if not saved:
-        return {}
-    names = {f.name for f in fields(cls)}
-    known = {k: v for k, v in saved.items() if k in names}
-    try:
-        completed = cls.from_dict(known).to_dict()           # the fields it lacks: their defaults
-    except (TypeError, ValueError):            # not a valid config of this version: compare it as saved
-        completed = known
-    return {**completed, **{k: v for k, v in saved.items() if k not in names}}
-
-
-def config_changes(cfg, saved: dict | None) -> dict:
-    """`{field: (saved value, value in cfg)}` for every field a run saved with config `saved` would change under
-    `cfg`, fields free to change (workers, logging and checkpoint intervals) aside. A field the run's version did
-    not have yet counts at its default (`saved_config`); a field `cfg` does not know (the run is from a newer
-    version) always counts, as `(value, None)`."""
-    saved, now = saved_config(type(cfg), saved), cfg.to_dict()
-    return {k: (saved.get(k), now.get(k)) for k in sorted(set(saved) | set(now))
-            if k not in _FREE_TO_CHANGE and saved.get(k) != now.get(k)}
-
-
-def describe_changes(changes: dict) -> str:
-    "`config_changes` as text: 'lr was 0.001, now 0.005, ...'."
-    return ", ".join(f"{k} was {a!r}, now {b!r}" for k, (a, b) in changes.items())
-
-
-_RUN_FILES = {"config.json", "metrics.jsonl", "training_curve.png"}   # what a run writes before its first checkpoint
-
-
-def resume_file(out_dir: str | Path) -> Path | None:
-    """The checkpoint a resume of the run in `out_dir` continues from: `last.pt`, or the newest `epoch_NNN.pt` of a run
-    killed between writing an epoch's checkpoint and pointing `last.pt` at it; None when there is none."""
-    out_dir = Path(out_dir)
-    last = out_dir / "last.pt"
-    if last.exists():
-        return last
-    if not out_dir.is_dir():
-        return None
-    epochs = [p for p in out_dir.glob("epoch_*.pt") if p.stem[6:].isdigit()]
-    return max(epochs, key=lambda p: int(p.stem[6:])) if epochs else None
-
-
-def _check_out_dir(out_dir: Path, cfg, resume: bool) -> Path | None:
-    """Refuse an output folder the run would overwrite: a finished or interrupted run unless resuming, or anything that
-    is not what a run of this kind (`cfg`'s) left before its first checkpoint (dotfiles aside). Nothing of the user's
-    is replaced. Returns the checkpoint a resume continues from (`resume_file`), None for a new run."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise NotADirectoryError(f"{out_dir} is a file, not an output folder")
-    src = resume_file(out_dir)
-    if src is not None:
-        if not resume:
-            raise FileExistsError(f"{out_dir} already holds a training run ({src}); continue it with --resume "
-                                  f"(resume=True), or choose another output folder")
-        return src
-    if not out_dir.exists():
-        return None
-    foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in _RUN_FILES and not p.name.startswith("."))
-    if (out_dir / "config.json").exists() and not _is_run_config(out_dir / "config.json", cfg):
-        foreign.insert(0, f"a config.json that is not a {type(cfg).__name__}")
-    if foreign:
-        raise FileExistsError(f"{out_dir} holds no run to continue, but other files ({', '.join(foreign[:4])}"
-                              f"{', ...' if len(foreign) > 4 else ''}); choose a new or empty output folder")
-    return None
-
-
-def _open_out_dir(out_dir: Path, cfg, src: Path | None) -> None:
-    """On the main process, once the run is accepted: the folder, `last.pt` pointing at the checkpoint resumed from
-    (`src`, if the run was killed before linking it), no temporary files of a killed write, and the run's config."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if src is not None and src != out_dir / "last.pt":
-        link_checkpoint(src, out_dir / "last.pt")    # what the run would have done had it not been killed
-    for tmp in out_dir.glob(".*.tmp"): tmp.unlink()  # left by a run killed while writing a file
-    atomic_write(out_dir / "config.json", lambda f: f.write(json.dumps(cfg.to_dict(), indent=2) + "\n"), "w")
-
-
-def _is_run_config(path: Path, cfg) -> bool:
-    "`path` is a config a run of `cfg`'s kind wrote (its keys are fields of that config class)."
-    try:
-        saved = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(saved, dict) and bool(saved) and set(saved) <= {f.name for f in fields(cfg)}
-
-
-def _check_resumable(cfg, ck: dict, path: Path, world: int, amp_dtype: torch.dtype | None,
-                     data: dict | None = None) -> None:
-    """Refuse to resume the checkpoint `ck` at `path` with another config (`TargetConfig` or `InterpreterConfig`),
-    another number of processes, in another precision than the run trained in (this run's is `amp_dtype`, see
-    `_run_precision`: the same `cpu_bf16` gives float32 on a CPU without native bfloat16), or on other data than
-    the run's (`data`: this run's `data_fingerprint`)."""
-    if "imported_from" in ck.get("extra", {}):
-        raise ValueError(f"{path}: a target imported from {ck['extra']['imported_from']}, not a training run: there is "
-                         f"nothing to resume (train-interpreter --target takes it as it is)")
-    diff = config_changes(cfg, ck["config"])
-    if diff:
-        raise ValueError(f"{path}: cannot resume with a different config: {describe_changes(diff)} "
-                         f"(the run's config is in {path.with_name('config.json')})")
-    saved_world = len(ck["rng_state"]["ranks"])
-    if saved_world != world:
-        raise ValueError(f"{path}: the run used {saved_world} process(es), this one has {world}; "
-                         f"resume with the same number so that batches and RNG streams continue exactly")
-    saved, now = ck.get("extra", {}).get("precision"), precision_name(amp_dtype)
-    if saved is not None and saved != now:   # checkpoints written before the precision was recorded: not checked
-        raise ValueError(f"{path}: the run trained in {saved}, here it would continue in {now} (native bfloat16 "
-                         f"on this CPU: {cpu_has_native_bf16()}); resume it where it started, or start a new run")
-    if data is not None and "data" in ck.get("extra", {}):   # checkpoints written before it was recorded: not checked
-        saved = json.loads(ck["extra"]["data"])
-        differ = fingerprint_changes(saved, data)
-        if differ:
-            raise ValueError(f"{path}: the run trained on another data set ({saved.get('root')}), which differs from "
-                             f"{data['root']} in: {', '.join(differ)}; resume it on the data it started on, or start "
-                             f"a new run in another folder")
-
-
-def _save(out_dir: Path, model: nn.Module, optimizer, scaler, epoch: int, it: int, cfg: TargetConfig,
-          history: list, train_seconds: float, world: int, num_classes: int, main: bool, precision: str,
-          data: dict) -> None:
-    rng = capture_rng_state()
-    ranks = [None] * world
-    if world > 1:
-        dist.all_gather_object(ranks, rng)  # in-memory exchange between our own processes
-    else:
-        ranks = [rng]
-    if not main:
-        return
-    state = dict(model_state=model.state_dict(), optimizer_state=optimizer.state_dict(),
-                 scaler_state=scaler.state_dict(), epoch=epoch, iteration=it, config=cfg.to_dict(),
-                 metrics={"history": history, "train_seconds": train_seconds},
-                 rng_state={"ranks": [{k: v for k, v in r.items()} for r in ranks]},
-                 extra={"num_classes": num_classes, "world_size": world, "precision": precision,
-                        "data": json.dumps(data)})
-    path = save_checkpoint(out_dir / f"epoch_{epoch:03d}.pt", **state, overwrite=True)
-    link_checkpoint(path, out_dir / "last.pt")  # last.pt: replaced atomically, same bytes
-
-
-def _loss_values(loss: torch.Tensor, terms: dict[str, torch.Tensor], world: int) -> torch.Tensor:
-    "A batch's loss and its terms as one float32 vector, averaged over the processes (what the log records)."
-    return _mean_over_ranks(torch.stack([loss.detach(), *[t.detach() for t in terms.values()]]).float(), world)
-
-
-def _stop_if_non_finite(values: torch.Tensor, names: list[str], log, bar, it: int, epoch: int, lr: float,
-                        last: Path, ckpt_it: int | None) -> None:
-    "Stop the run, logged and with a way to go on, when the loss or a term of it (`values`, named `names`) is not finite."
-    if torch.isfinite(values).all():
-        return
-    bar.close()
-    values = dict(zip(names, values.tolist()))
-    terms = ", ".join(f"{k}={v:.4g}" for k, v in values.items())
-    if log is not None:
-        log.write(kind="stop", reason="non-finite loss", epoch=epoch + 1, iteration=it + 1, lr=lr,
-                  **{k: str(v) for k, v in values.items()})
-    kept = (f"the last good checkpoint, {last} (iteration {ckpt_it}), is kept" if ckpt_it is not None
-            else "no checkpoint had been written yet")
-    kept += ("; a resume would repeat the same settings: lower lr or lengthen warmup_iters and train again in a "
-             "new output folder")
-    raise FloatingPointError(f"non-finite loss in iteration {it + 1} (epoch {epoch + 1}, lr {lr:.3g}): "
-                             f"{terms}. Training stopped; {kept}.")
+    return train(TargetTask(cfg, data_root), out_dir, resume, device, progress)

@@ -52,7 +52,8 @@ def worker(args) -> None:
         torch.set_num_threads(threads)
     from amd_reid.data import build_train_loader
     from amd_reid.datasets import Market1501
-    from amd_reid.training import TARGET_PRESETS, autocast_context, autocast_dtype, build_target, target_loss
+    from amd_reid.engine import autocast_context, autocast_dtype
+    from amd_reid.training import TARGET_PRESETS, build_target, target_loss
 
     torch.manual_seed(0)
     cfg = TARGET_PRESETS["cpu_synth_r18"]

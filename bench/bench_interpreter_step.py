@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_training import step_bench_setup, time_steps  # noqa: E402  (same command line and timing discipline)
 
 from amd_reid.interpreter_training import INTERPRETER_PRESETS, build_interpreter, interpreter_loss
-from amd_reid.training import TARGET_PRESETS, autocast_context, autocast_dtype, build_target, cpu_has_native_bf16
+from amd_reid.engine import autocast_context, autocast_dtype, cpu_has_native_bf16
+from amd_reid.training import TARGET_PRESETS, build_target
 
 
 def interpreter_step(cfg, bf16: bool, M: int = 26, num_classes: int = 135):

@@ -27,8 +27,8 @@ import torchvision
 
 from amd_reid.data import build_train_loader
 from amd_reid.datasets import Market1501, make_toy_market
-from amd_reid.training import (TARGET_PRESETS, autocast_context, autocast_dtype, build_target, cpu_has_native_bf16,
-                               target_loss)
+from amd_reid.engine import autocast_context, autocast_dtype, cpu_has_native_bf16
+from amd_reid.training import TARGET_PRESETS, build_target, target_loss
 
 
 def time_steps(steps: dict, n: int, warmup: int, repeats: int) -> dict:

@@ -44,8 +44,8 @@ from amd_reid.datasets import make_toy_market  # noqa: E402
 from amd_reid.explain_metrics import evaluate_explanations  # noqa: E402
 from amd_reid.interpreter_training import INTERPRETER_PRESETS, build_interpreter, interpreter_loss  # noqa: E402
 from amd_reid.threads import set_cpu_threads  # noqa: E402
-from amd_reid.training import (TARGET_PRESETS, _grad_scaler, autocast_context, autocast_dtype, build_target,  # noqa: E402
-                               precision_name, target_loss)
+from amd_reid.engine import autocast_context, autocast_dtype, grad_scaler, precision_name  # noqa: E402
+from amd_reid.training import TARGET_PRESETS, build_target, target_loss  # noqa: E402
 
 
 def _sync(dev: torch.device) -> None:
@@ -72,7 +72,7 @@ def timed(step, dev: torch.device, n: int, warmup: int) -> dict:
 def _train_step(model, params, cfg, dev, amp_dtype, forward_loss):
     "One step as the trainers take it: autocast forward, loss, scaled backward, Adam."
     opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scaler = _grad_scaler(amp_dtype, dev)
+    scaler = grad_scaler(amp_dtype, dev)
 
     def step():
         with autocast_context(dev, amp_dtype):

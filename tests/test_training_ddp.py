@@ -84,9 +84,10 @@ def test_ddp_two_processes_cpu(tmp_path: Path):
 
 PRECISION_SCRIPT = r'''
 import os, sys
+import amd_reid.engine as E
 import amd_reid.training as T
 rank = int(os.environ["RANK"])
-T.cpu_has_native_bf16 = lambda: rank == 0        # as if rank 1 ran on a CPU without native bfloat16
+E.cpu_has_native_bf16 = lambda: rank == 0        # as if rank 1 ran on a CPU without native bfloat16
 cfg = T.TargetConfig(size=(64, 32), p=4, k=2, depth=18, pretrained=False, epochs=1, cpu_bf16=True)
 import torch.distributed as dist
 callers_group = sys.argv[3] == "callers-group"
