@@ -18,7 +18,7 @@ from PIL import Image
 
 from .attributes import MARKET_ATTRIBUTES
 from .synthmarket import (DOWN_COLOURS, FOLDERS, UNLISTED, UP_COLOURS, Appearance, SynthPreset,
-                                  _image_rng, _shade, identity_appearance, plan_synthmarket, render,
+                                  image_rng, shade_of, identity_appearance, plan_synthmarket, render,
                                   sample_identities, sample_identity, appearance)
 
 # %% auto #0
@@ -79,7 +79,7 @@ def edit_appearance(a: Appearance, name: str, value: int, rng: np.random.Generat
         new, shade = theirs
     else:
         new, shade = str(rng.choice(UNLISTED[part])), None
-    return dataclasses.replace(a, **{f"{part}_name": new, part: shade if shade is not None else _shade(rng, new)})
+    return dataclasses.replace(a, **{f"{part}_name": new, part: shade if shade is not None else shade_of(rng, new)})
 
 # %% ../nbs/04_counterfactuals.ipynb #f8a0e299
 class SynthSource:
@@ -122,7 +122,7 @@ class SynthSource:
         quality, as `render_file` gives them."""
         r, name = self.row(name), Path(name).name
         _check_names(list(changes or {}))
-        rng = _image_rng(self.seed, name)
+        rng = image_rng(self.seed, name)
         if r.kind == "distractor" and not changes:     # as make_synthmarket draws it: clutter or a passer-by
             a = appearance(sample_identity(rng), rng) if rng.random() < 0.5 else None
             return render(self.seed, int(r.cam), a, rng, r.kind)

@@ -24,10 +24,10 @@ from .attributes import MARKET_ATTRIBUTES, MARKET_FIELDS, read_attribute_splits,
 # %% auto #0
 __all__ = ['UP_COLOURS', 'DOWN_COLOURS', 'MARKET_STATS', 'MARKET_FIELD_ORDER', 'UNLISTED', 'RGB', 'PARTS', 'PART_INDEX',
            'ATTRIBUTE_PARTS', 'PART_TABLE', 'H', 'W', 'SS', 'N_CAMERAS', 'VIEWS', 'Pt', 'PRESETS', 'FOLDERS',
-           'measure_market_statistics', 'sample_identity', 'sample_identities', 'Appearance', 'appearance',
+           'measure_market_statistics', 'sample_identity', 'sample_identities', 'shade_of', 'Appearance', 'appearance',
            'identity_appearance', 'regions_from_labels', 'draw_person', 'Camera', 'camera', 'background', 'render',
-           'SynthPreset', 'plan_synthmarket', 'render_file', 'make_synthmarket', 'load_part_labels', 'load_regions',
-           'has_regions', 'RegionReader']
+           'SynthPreset', 'plan_synthmarket', 'image_rng', 'render_file', 'make_synthmarket', 'load_part_labels',
+           'load_regions', 'has_regions', 'RegionReader']
 
 # %% ../nbs/02_synthmarket.ipynb #1734e3b5
 UP_COLOURS = ("black", "blue", "gray", "green", "purple", "red", "white", "yellow")
@@ -138,7 +138,7 @@ def _hsv(h: float, s: float, v: float) -> RGB:
     return int(255 * r), int(255 * g), int(255 * b)
 
 
-def _shade(rng: np.random.Generator, name: str) -> RGB:
+def shade_of(rng: np.random.Generator, name: str) -> RGB:
     "A shade of the colour class `name` ('mixed': of a random class)."
     if name == "mixed":
         name = str(rng.choice(list(_HSV)))
@@ -162,7 +162,7 @@ def _garment(rng: np.random.Generator, raw: dict, part: str) -> tuple[str, RGB]:
     names = UP_COLOURS if part == "up" else DOWN_COLOURS
     listed = [c for c in names if raw[part + c] == 2]
     name = listed[0] if listed else str(rng.choice(UNLISTED[part]))
-    return name, _shade(rng, name)
+    return name, shade_of(rng, name)
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def appearance(raw: dict, rng: np.random.Generator) -> Appearance:
     down_name, down = _garment(rng, raw, "down")
     skin = np.clip(_SKIN[rng.integers(len(_SKIN))] + rng.integers(-12, 13, 3), 0, 255)
     hair = np.clip(_HAIR[rng.choice(len(_HAIR), p=_HAIR_P)] + rng.integers(-10, 11, 3), 0, 255)
-    shoes = _any_colour(rng) if rng.random() < 0.4 else _shade(rng, str(rng.choice(["black", "white", "gray", "brown"])))
+    shoes = _any_colour(rng) if rng.random() < 0.4 else shade_of(rng, str(rng.choice(["black", "white", "gray", "brown"])))
     height = rng.uniform(0.93, 1.03) * (0.86 if raw["age"] == 1 else 1.0) * (0.97 if female else 1.0)
     return Appearance(
         female=female, long_hair=raw["hair"] == 2, short_sleeves=raw["up"] == 2, dress=raw["clothes"] == 1,
@@ -686,13 +686,14 @@ def _appearance_of(seed: int, pid: int) -> Appearance:
     return identity_appearance(pid, _STATE["idents"][pid], seed)
 
 
-def _image_rng(seed: int, name: str) -> np.random.Generator:
+def image_rng(seed: int, name: str) -> np.random.Generator:
+    "The random stream that draws the image `name` of the data set of `seed` (a counterfactual redraws from it)."
     return np.random.default_rng([seed, 4, *name.encode()])
 
 
 def render_file(seed: int, name: str, cam: int, kind: str, source_pid: int) -> tuple[np.ndarray, np.ndarray, int]:
     "Draw the planned file `name` (needs the identities set by `_init_worker`): rgb, labels, quality."
-    rng = _image_rng(seed, name)
+    rng = image_rng(seed, name)
     if kind == "distractor":   # clutter, or a fragment of a passer-by who is in no split
         a = appearance(sample_identity(rng), rng) if rng.random() < 0.5 else None
         return render(seed, cam, a, rng, "distractor")
