@@ -249,10 +249,11 @@ def cmd_demo(args) -> int:
     return 0
 
 
-# overrides of the cpu_synth_r18 presets: a quarter of the pixels (64 x 32) and fewer epochs; on SynthMarket small the
-# target reaches Rank-1 82.5 / mAP 72.4 (the full demo's: 95.0 / 88.8)
-QUICK_TARGET = ("size=64,32", "epochs=6", "eval_every=6", "ckpt_every=6")
-QUICK_INTERPRETER = ("size=64,32", "epochs=2", "eval_every=2", "ckpt_every=2")
+# overrides of the cpu_synth_r18 presets for a first look in about 300 s of CPU (3 minutes on 2 cores): a quarter of
+# the pixels (64 x 32), two epochs of the target and one of the interpreter, a short warm-up; the numbers are lower than
+# the full demo's (measured: experiments/quick-look)
+QUICK_TARGET = ("size=64,32", "epochs=2", "warmup_iters=20", "eval_every=2", "ckpt_every=2")
+QUICK_INTERPRETER = ("size=64,32", "epochs=1", "warmup_iters=10", "eval_every=1", "ckpt_every=1")
 
 
 def quick_look(data: str | Path = "data/SynthMarket-small", out: str | Path = "runs/quick", seed: int = 0,
@@ -262,13 +263,8 @@ def quick_look(data: str | Path = "data/SynthMarket-small", out: str | Path = "r
     `QUICK_INTERPRETER`: lower numbers than the full demo's), then the pair explanation and the rank list of a query
     whose rank-1 is wrong, written to `out` (pair.png, rank_list.png, rank_list.html). Reuses what is there."""
     import time
-    import numpy as np
     from amd_reid.datasets import open_dataset
-    from amd_reid.explain import build_cache
-    from amd_reid.explain_metrics import evaluate_explanations
-    from amd_reid.explainer import Explainer, Gallery
     from amd_reid.interpreter_training import InterpreterConfig
-    from amd_reid.metrics import pairwise_distance, protocol_keep
     from amd_reid.pipeline import ensure_interpreter, ensure_synthmarket, ensure_target
     from amd_reid.training import TargetConfig
     t_start, data, out = time.perf_counter(), Path(data), Path(out)
@@ -282,15 +278,32 @@ def quick_look(data: str | Path = "data/SynthMarket-small", out: str | Path = "r
     print(f"[3/4] interpreter: cpu_synth_r18 with {', '.join(interpreter_overrides)}", flush=True)
     _, interp_ckpt, _, _ = ensure_interpreter(icfg, target_ckpt, data, out / "interpreter", device)
     print("[4/4] explanations", flush=True)
+    res = _quick_explanations(interp_ckpt, ds, out, k, device)
+    _print_quick_look(res, ds)
+    print(f"done in {time.perf_counter() - t_start:.0f} s; open {out / 'rank_list.html'} in a browser")
+    return res
+
+
+def _first_wrong_query(qc, gc) -> int:
+    "The first query whose rank-1 gallery image (Market protocol) is of another identity, else 0."
+    import numpy as np
+    from amd_reid.metrics import pairwise_distance, protocol_keep
+    d = pairwise_distance(qc.embed, gc.embed).numpy()
+    d[~protocol_keep(qc.pids, qc.camids, gc.pids, gc.camids).numpy()] = np.inf
+    wrong = np.flatnonzero(gc.pids.numpy()[d.argmin(1)] != qc.pids.numpy())
+    return int(wrong[0]) if len(wrong) else 0
+
+
+def _quick_explanations(interp_ckpt: Path, ds, out: Path, k: int, device=None) -> dict:
+    "The quick look's last step: the test split evaluated, a wrong rank-1's rank list and its pair, written to `out`."
+    from amd_reid.explain import build_cache
+    from amd_reid.explain_metrics import evaluate_explanations
+    from amd_reid.explainer import Explainer, Gallery
     ex = Explainer(interp_ckpt, device=device)
     qc, gc = build_cache(ex.interpreter, ds.query), build_cache(ex.interpreter, ds.gallery)
     ev = evaluate_explanations(qc.attr_embed, gc.attr_embed, qc.embed, gc.embed, qc.pids, gc.pids, qc.camids,
                                gc.camids, qc.attrs, gc.attrs)
-    d = pairwise_distance(qc.embed, gc.embed).numpy()
-    d[~protocol_keep(qc.pids, qc.camids, gc.pids, gc.camids).numpy()] = np.inf
-    top1 = gc.pids.numpy()[d.argmin(1)]
-    wrong = np.flatnonzero(top1 != qc.pids.numpy())
-    qi = int(wrong[0]) if len(wrong) else 0
+    qi = _first_wrong_query(qc, gc)
     rl = ex.rank_list(ds.query[qi].path, Gallery.from_cache(gc, [r.path for r in ds.gallery]), k=k)
     out.mkdir(parents=True, exist_ok=True)
     written = rl.save(out / "rank_list")
@@ -298,16 +311,20 @@ def quick_look(data: str | Path = "data/SynthMarket-small", out: str | Path = "r
     pair = ex(ds.query[qi].path, ds.gallery[j].path)
     written.insert(0, pair.save(out / "pair.png", attrs_a=ds.query[qi].attrs, attrs_b=ds.gallery[j].attrs,
                                 image_labels=("query", "rank 1" + (" (wrong)" if not rl.correct[0] else ""))))
+    return {"evaluation": ev, "query": qi, "rank_list": rl, "pair": pair, "files": written}
+
+
+def _print_quick_look(res: dict, ds) -> None:
+    "What the quick look found: its numbers (lower than the demo's), the query shown, the files written."
+    ev, rl, qi = res["evaluation"], res["rank_list"], res["query"]
     t, it = ev["target"], ev["interpreter"]
     print(f"target: Rank-1 {100 * t['cmc'][0]:.1f}, mAP {100 * t['mAP']:.1f}; interpreter: mAP {100 * it['mAP']:.1f}, "
           f"ADRE {ev['adre']:.2f}%, X-mAP_e {100 * ev['xmap_e']:.1f}, X-mAP_c {100 * ev['xmap_c']:.1f}")
     print("(a short training: these numbers are lower than the full demo's; `make demo` is the main job)")
     print(f"query {ds.query[qi].path.name}: rank 1 is {'wrong' if not rl.correct[0] else 'a true match'}; "
-          f"top attributes of that distance: " + ", ".join(f"{n} {100 * p:.0f}%" for n, p in pair.top(3)))
-    for f in written:
+          f"top attributes of that distance: " + ", ".join(f"{n} {100 * p:.0f}%" for n, p in res["pair"].top(3)))
+    for f in res["files"]:
         print(f"written: {f}")
-    print(f"done in {time.perf_counter() - t_start:.0f} s; open {out / 'rank_list.html'} in a browser")
-    return {"evaluation": ev, "query": qi, "rank_list": rl, "pair": pair, "files": written}
 
 
 def cmd_reproduce(args) -> int:

@@ -24,8 +24,8 @@ from .interpreter import AMDInterpreter
 
 # %% auto #0
 __all__ = ['ASPECT_TOLERANCE', 'to_pil', 'model_input_size', 'attribute_distances', 'attribute_contributions', 'PairExplanation',
-           'upsample_masks', 'explain_pair', 'ExplanationCache', 'build_cache', 'binarise_top', 'average_masks',
-           'localisation_scores', 'gradcam_distance']
+           'upsample_masks', 'explain_pair', 'tiny_trained_interpreter', 'ExplanationCache', 'build_cache',
+           'binarise_top', 'average_masks', 'localisation_scores', 'gradcam_distance']
 
 # %% ../nbs/24_explain.ipynb #deab3b86
 def to_pil(img) -> Image.Image:
@@ -140,6 +140,21 @@ def explain_pair(interpreter: AMDInterpreter, img_a, img_b, size: tuple[int, int
         names=tuple(names),
         attr_logits_a=None if logits is None else logits[0].cpu().numpy(),
         attr_logits_b=None if logits is None else logits[1].cpu().numpy())
+
+# %% ../nbs/24_explain.ipynb #0072aab5
+def tiny_trained_interpreter(folder: str | Path, epochs: int = 4, seed: int = 0) -> tuple[Path, Path]:
+    """SynthMarket `tiny` in `folder`/synth and a target and an interpreter trained on it for `epochs` short epochs at
+    64 x 32 (a few steps: seconds on a CPU), for examples and tests: (data folder, interpreter checkpoint)."""
+    from amd_reid.interpreter_training import InterpreterConfig, train_interpreter
+    from amd_reid.synthmarket import make_synthmarket
+    from amd_reid.training import TargetConfig, train_target
+    folder = Path(folder)
+    synth = make_synthmarket(folder / "synth", "tiny", seed=seed, progress=False)
+    brief = ("size=64,32", f"epochs={epochs}", "warmup_iters=2", f"eval_every={epochs}", f"seed={seed}")
+    train_target(TargetConfig.preset("cpu_synth_r18", brief), synth, folder / "target", progress=False)
+    train_interpreter(InterpreterConfig.preset("cpu_synth_r18", brief), folder / "target" / "last.pt", synth,
+                      folder / "interpreter", progress=False)
+    return synth, folder / "interpreter" / "last.pt"
 
 # %% ../nbs/24_explain.ipynb #98f6124a
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import textwrap
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,6 +216,7 @@ class RankList:
     match_dist: float | None = None
     match_attr_dist: np.ndarray | None = None  # (M,) its attribute distances
     gallery_size: int = 0          # images ranked (after junk / same-camera removal)
+    query_source: str | Path | None = None  # the query as given, when it is a file
 
     @property
     def k(self) -> int: return len(self.images)
@@ -236,6 +238,9 @@ class RankList:
     def summary(self) -> str:
         "Where the first true match is (one line)."
         return _match_line(self)
+
+    def __repr__(self) -> str:
+        return f"RankList(k={self.k}, {self.summary()})"
 
     def figure(self, top: int = 3, nearer: int = 4) -> Figure:
         "The query and its top-k, one row each: the image, the masks of its top attributes, and what made it rank there."
@@ -306,7 +311,8 @@ def explain_rank_list(interp: AMDInterpreter, query, gallery: Gallery | str | Pa
         masks=upsample_masks(g.masks[idx[shown]], size).numpy(),
         query_masks=upsample_masks(q["masks"], size).numpy()[0], names=tuple(names),
         match_rank=match, match_dist=None if match is None else float(d[order[match]]),
-        match_attr_dist=None if match is None else dm_all[order[match]], gallery_size=len(idx))
+        match_attr_dist=None if match is None else dm_all[order[match]], gallery_size=len(idx),
+        query_source=query if isinstance(query, (str, Path)) else None)
 
 
 def _gallery(self: Explainer, gallery: str | Path | Sequence, batch_size: int = 64, progress: bool = False) -> Gallery:
@@ -345,6 +351,11 @@ def _norm_for(masks: np.ndarray) -> Normalize:
     return Normalize(float(masks.min()), float(max(masks.max(), masks.min() + 1e-6)))
 
 
+def _wrapped(label: str, width: int = 13) -> str:
+    "A label broken into lines of at most `width` characters (at spaces and hyphens), for a narrow panel."
+    return "\n".join(textwrap.wrap(label, width))
+
+
 def rank_list_explanation_figure(rl: RankList, top: int = 3, nearer: int = 4, cmap: str = MASK_CMAP,
                                  alpha: float = 0.55) -> Figure:
     "The query and its top-k, one row each: the image, the masks of its top attributes and what made it rank there."
@@ -375,7 +386,7 @@ def rank_list_explanation_figure(rl: RankList, top: int = 3, nearer: int = 4, cm
         for j, (name, p) in enumerate(rl.top(i, top)):
             m = rl.names.index(name)
             _mask_panel(axes[r, j + 1], rl.images[i], rl.masks[i, m], norm, cmap, alpha)
-            axes[r, j + 1].set_xlabel(f"{attribute_label(name)[:12]}\n{100 * p:.0f}%", fontsize=7, labelpad=1)
+            axes[r, j + 1].set_xlabel(f"{_wrapped(attribute_label(name))}\n{100 * p:.0f}%", fontsize=7, labelpad=1)
         ax = axes[r, -1]
         ax.axis("off")
         first = " \u2605 first true match" if rl.match_rank == i else ""
@@ -423,9 +434,13 @@ img.person { width: 64px; height: 128px; border: 4px solid #999; image-rendering
 img.mask { width: 64px; height: 128px; }
 figure { display: inline-block; margin: 0 4px; text-align: center; font-size: 11px; }
 .bar { background: #E1812C; height: 9px; display: inline-block; }
-.label { display: inline-block; width: 150px; }
+.label { display: inline-block; width: 13.5em; white-space: nowrap; }
 .wrong { color: #D62728; } .correct { color: #2CA02C; } .small { font-size: 12px; color: #555; }
 """
+
+
+def _query_name(rl: RankList) -> str:
+    return "" if rl.query_source is None else f'<br><span class="small">{html.escape(Path(rl.query_source).name)}</span>'
 
 
 def rank_list_html(rl: RankList, top: int = 3, nearer: int = 6, title: str = "Rank-list explanation") -> str:
@@ -461,7 +476,8 @@ def rank_list_html(rl: RankList, top: int = 3, nearer: int = 6, title: str = "Ra
             f'<br><br>{bars}{near_html}</td></tr>')
     return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
             f"<style>{_PAGE_STYLE}</style></head><body><h1>{esc(title)}</h1>"
-            f'<p><img class="person" style="border-color:{COLOURS["query"]}" alt="query" src="{_data_uri(rl.query)}"></p>'
+            f'<p><b>query</b><br><img class="person" style="border-color:{COLOURS["query"]}" alt="query" '
+            f'src="{_data_uri(rl.query)}">{_query_name(rl)}</p>'
             f"<p>{esc(_match_line(rl))}. Each row: a gallery image (green frame: same identity, red: another), the "
             f"masks of its top {top} attributes (share of its distance to the query), its top contributions, and, "
             f"for a wrong image ranked above the true match, the attributes in which it is nearer to the query "
