@@ -340,6 +340,7 @@ def cmd_reproduce(args) -> int:
 # %% ../nbs/40_cli.ipynb #96952680
 _MASK_ABLATIONS = ("flat", "shuffled", "region")   # mask_ablation.ABLATIONS[1:], without importing torch here
 _SYNTH_PRESETS = ("tiny", "small", "market")       # synthmarket.PRESETS
+_RUN_PRESETS = ("paper_market_r50", "cpu_synth_r18")  # training.TARGET_PRESETS, INTERPRETER_PRESETS
 
 
 def _whole_number(text: str) -> int:
@@ -388,11 +389,8 @@ def _ablations_argument(s: argparse.ArgumentParser) -> None:
                         "forward pass over the test images less)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="amd-reid", description=(
-        "Explainable person re-identification with Attribute-guided Metric Distillation (AMD)."))
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
+def _data_commands(sub) -> None:
+    "`stats` and `synth`: look at a data set, make SynthMarket."
     s = sub.add_parser("stats", help="print the statistics of a Market-1501 / DukeMTMC-reID folder")
     s.add_argument("--data", required=True, help="data set folder (Market-1501 layout)")
     s.add_argument("--dataset", choices=["auto", "market", "duke"], default="auto")
@@ -405,8 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=_whole_number, default=0)
     s.set_defaults(func=cmd_synth)
 
+
+def _training_commands(sub) -> None:
+    "`train-target` and `train-interpreter`: the two models, each from a preset."
     s = sub.add_parser("train-target", help="train the target ReID model (the model AMD explains)")
-    s.add_argument("--preset", required=True, choices=["paper_market_r50", "cpu_synth_r18"])
+    s.add_argument("--preset", required=True, choices=_RUN_PRESETS)
     s.add_argument("--data", required=True, help="data set folder (Market-1501 layout)")
     s.add_argument("--out", help="run folder (default runs/target_PRESET)")
     s.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
@@ -416,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train-interpreter", help="train the AMD interpreter of a trained target")
     s.add_argument("--target", required=True, help="the target's checkpoint (runs/.../last.pt)")
-    s.add_argument("--preset", required=True, choices=["paper_market_r50", "cpu_synth_r18"])
+    s.add_argument("--preset", required=True, choices=_RUN_PRESETS)
     s.add_argument("--data", required=True, help="data set folder (Market-1501 layout, with attributes)")
     s.add_argument("--out", help="run folder (default runs/interpreter_PRESET)")
     s.add_argument("--resume", action="store_true", help="continue the run in --out where it stopped")
@@ -424,6 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", type=_device)
     s.set_defaults(func=cmd_train_interpreter)
 
+
+def _explanation_commands(sub) -> None:
+    "`explain`, `rank-list` and `evaluate`: what a trained interpreter (ours or the authors') is for."
     s = sub.add_parser("explain", help="explain the distance between two images, attribute by attribute")
     s.add_argument("image_a")
     s.add_argument("image_b")
@@ -461,6 +465,9 @@ def build_parser() -> argparse.ArgumentParser:
     _pooling_argument(s, release=True)
     s.set_defaults(func=cmd_evaluate)
 
+
+def _import_command(sub) -> None:
+    "`import-target`: a FastReID or torchreid model as the target."
     s = sub.add_parser("import-target", help="make a FastReID or torchreid ReID model the target of an interpreter")
     s.add_argument("ckpt", help="the model file: FastReID's (model_final.pth: backbone.*, heads.*) or torchreid's "
                                 "(model.pth.tar-N: OSNet, resnet50, resnet50_fc512), told apart by the contents")
@@ -474,13 +481,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "(FastReID 1.x; its log.txt prints the model with 'ceil_mode=True'), 'torchvision' if it says "
                         "padding=1 (e.g. 0.1, the AMD authors' fork: 'padding=1, ... ceil_mode=False' in the log)")
     _pooling_argument(s, release=False)
-    s.add_argument("--preset", default="paper_market_r50", choices=["paper_market_r50", "cpu_synth_r18"],
+    s.add_argument("--preset", default="paper_market_r50", choices=_RUN_PRESETS,
                    help="the training settings recorded with it (the interpreter's preset should match)")
     s.add_argument("--classifier", choices=["circle", "linear"],
                    help="a FastReID model's identity classifier (circleSoftmax, the default, or linear; no part in "
                         "explanations)")
     s.set_defaults(func=cmd_import_target)
 
+
+def _experiment_commands(sub) -> None:
+    "`demo` and `reproduce`: the whole experiment, on SynthMarket or on the real data sets."
     s = sub.add_parser("demo", help="the main job on SynthMarket (CPU): data, models, figures, tables")
     s.add_argument("--data", default="data/SynthMarket-small", help="where SynthMarket is (or is written)")
     s.add_argument("--quick", action="store_true",
@@ -496,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("reproduce", help="the paper's experiment on real Market-1501 / DukeMTMC-reID")
     s.add_argument("--data", required=True, help="e.g. data/Market-1501-v15.09.15 (with market_attribute.mat)")
-    s.add_argument("--preset", default="paper_market_r50", choices=["paper_market_r50", "cpu_synth_r18"])
+    s.add_argument("--preset", default="paper_market_r50", choices=_RUN_PRESETS)
     s.add_argument("--out", help="run folder (default runs/DATA_PRESET)")
     s.add_argument("--figures", default="figures")
     s.add_argument("--holdout", type=_whole_number, default=50, help="training identities held out to choose alpha")
@@ -505,6 +515,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", type=_device)
     _ablations_argument(s)
     s.set_defaults(func=cmd_reproduce)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    "The `amd-reid` parser: one sub-command per job, in the order `--help` lists them."
+    p = argparse.ArgumentParser(prog="amd-reid", description=(
+        "Explainable person re-identification with Attribute-guided Metric Distillation (AMD)."))
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for add_commands in (_data_commands, _training_commands, _explanation_commands, _import_command,
+                         _experiment_commands):
+        add_commands(sub)
     return p
 
 

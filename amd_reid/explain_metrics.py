@@ -337,6 +337,36 @@ def _chunk_ranks(x: SimpleNamespace, i0: int, i1: int, d_t, d_hat, b, acc: Simpl
     acc.timing["ranking"] += time.perf_counter() - t0
 
 # %% ../nbs/22_explain_metrics.ipynb #c370066b
+def _accumulators(x: SimpleNamespace, pairs: str, reweight_alphas, max_rank: int, overflow: float, block_pairs: int,
+                  gallery_block: int) -> SimpleNamespace:
+    "What the chunks add to (pair statistics, per-attribute counts, ADRE, one rank sum per ranking) and their settings."
+    if pairs not in ("protocol", "all"):
+        _fail(f"pairs must be 'protocol' or 'all', got {pairs!r}")
+    modes = ["max"] + (["pred"] if x.gpred is not None else [])
+    alphas, max_rank = [float(a) for a in reweight_alphas], min(max_rank, x.m)
+    ranks = {"target": _RankSum(max_rank), "interpreter": _RankSum(max_rank)}
+    ranks.update({(mode, a): _RankSum(max_rank) for mode in modes for a in alphas})
+    acc = SimpleNamespace(stats=np.zeros(len(_STAT_NAMES)), per_attr=np.zeros((4, x.M), np.int64),
+                          adre_sum=0.0, ranks=ranks, modes=modes, alphas=alphas, max_rank=max_rank,
+                          overflow=overflow, block_pairs=block_pairs, gallery_block=gallery_block,
+                          protocol=pairs == "protocol", has_match=has_match(x.qp, x.qc, x.gp, x.gc),
+                          torch_threads=set_cpu_threads(),
+                          timing=dict(distances=0.0, explanation=0.0, ranking=0.0))
+    if not acc.has_match.any():             # every retrieval score would be 0 (not a mean over 0 queries)
+        raise ValueError(NO_MATCH.format(source="evaluate_explanations"))
+    return acc
+
+
+def _results(acc: SimpleNamespace) -> dict:
+    "The metrics of the summed chunks: explanation statistics, ADRE, each ranking's retrieval scores, the timings."
+    out = _finalise(acc.stats, acc.per_attr)
+    out["adre"] = 100 * acc.adre_sum / max(out["num_pairs"], 1)
+    out["target"], out["interpreter"] = acc.ranks["target"].result(), acc.ranks["interpreter"].result()
+    out["reweight"] = {mode: {a: acc.ranks[(mode, a)].result() for a in acc.alphas} for mode in acc.modes}
+    out["timing"] = acc.timing
+    return out
+
+
 def evaluate_explanations(q_attr_emb,  # (n, M, d) query attribute embeddings f_m (float16/32)
                           g_attr_emb,  # (m, M, d) gallery attribute embeddings (float16 is fine)
                           q_emb,  # (n, d') query target embeddings
@@ -361,20 +391,7 @@ def evaluate_explanations(q_attr_emb,  # (n, M, d) query attribute embeddings f_
     t_start = time.perf_counter()
     x = _eval_inputs(q_attr_emb, g_attr_emb, q_emb, g_emb, q_pids, g_pids, q_camids, g_camids,
                      q_attrs, g_attrs, g_pred_attrs, device)
-    if pairs not in ("protocol", "all"):
-        _fail(f"pairs must be 'protocol' or 'all', got {pairs!r}")
-    modes = ["max"] + (["pred"] if x.gpred is not None else [])
-    alphas, max_rank = [float(a) for a in reweight_alphas], min(max_rank, x.m)
-    ranks = {"target": _RankSum(max_rank), "interpreter": _RankSum(max_rank)}
-    ranks.update({(mode, a): _RankSum(max_rank) for mode in modes for a in alphas})
-    acc = SimpleNamespace(stats=np.zeros(len(_STAT_NAMES)), per_attr=np.zeros((4, x.M), np.int64),
-                          adre_sum=0.0, ranks=ranks, modes=modes, alphas=alphas, max_rank=max_rank,
-                          overflow=overflow, block_pairs=block_pairs, gallery_block=gallery_block,
-                          protocol=pairs == "protocol", has_match=has_match(x.qp, x.qc, x.gp, x.gc),
-                          torch_threads=set_cpu_threads(),
-                          timing=dict(distances=0.0, explanation=0.0, ranking=0.0))
-    if not acc.has_match.any():             # every retrieval score would be 0 (not a mean over 0 queries)
-        raise ValueError(NO_MATCH.format(source="evaluate_explanations"))
+    acc = _accumulators(x, pairs, reweight_alphas, max_rank, overflow, block_pairs, gallery_block)
     t0 = time.perf_counter()
     x.g_sq, x.ge_sq = _sq_norms(x.ga_e, x.device), _sq_norms(x.ge, x.device)  # (m, M), (m,)
     acc.timing["distances"] += time.perf_counter() - t0
@@ -387,10 +404,6 @@ def evaluate_explanations(q_attr_emb,  # (n, M, d) query attribute embeddings f_
             i1 = min(x.n, i0 + chunk)
             d_t, d_hat, b = _chunk_pairs(x, i0, i1, acc, pool)
             _chunk_ranks(x, i0, i1, d_t, d_hat, b, acc, pool)
-    out = _finalise(acc.stats, acc.per_attr)
-    out["adre"] = 100 * acc.adre_sum / max(out["num_pairs"], 1)
-    out["target"], out["interpreter"] = ranks["target"].result(), ranks["interpreter"].result()
-    out["reweight"] = {mode: {a: ranks[(mode, a)].result() for a in alphas} for mode in modes}
+    out = _results(acc)
     acc.timing["total"] = time.perf_counter() - t_start
-    out["timing"] = acc.timing
     return out

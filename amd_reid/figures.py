@@ -151,15 +151,9 @@ def _series_colour(name: str, i: int) -> str:
     return COLOURS.get(name, SERIES_COLOURS[i % len(SERIES_COLOURS)])
 
 
-def attribute_statistics(attrs: pd.DataFrame | Mapping[str, pd.DataFrame], splits=None,
-                         title: str | None = "Attribute statistics",
-                         reference: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
-                         reference_label: str = "reference", orientation: str = "horizontal",
-                         sort: bool = False, data_label: str | None = None) -> Figure:
-    "Bar chart of the share of identities with each attribute (value +1), one bar per split (+ a reference)."
-    frames = _split_frames(attrs, splits)
-    if not frames:
-        raise ValueError("attribute_statistics: no attribute tables given")
+def _share_series(frames: dict[str, pd.DataFrame], reference, reference_label: str,
+                  data_label: str | None) -> tuple[list[str], dict[str, tuple[pd.Series, str]]]:
+    "The attribute names, and per split (then the reference) its legend label -> (positive ratios, colour)."
     names = list(next(iter(frames.values())).columns)
     prefix = f"{data_label} " if data_label else ""
     series = {f"{prefix}{s} ({len(df)} identities)": (positive_ratio(df).reindex(names), _series_colour(s, i))
@@ -170,17 +164,14 @@ def attribute_statistics(attrs: pd.DataFrame | Mapping[str, pd.DataFrame], split
         if lacking:
             raise ValueError(f"attribute_statistics: the reference lacks the attributes {lacking}")
         series[f"{reference_label} ({len(ref)} identities)"] = (positive_ratio(ref[names]), COLOURS["reference"])
-    order = np.arange(len(names))
-    if sort:
-        order = np.argsort(-next(iter(series.values()))[0].to_numpy(), kind="stable")
-    labels = [attribute_label(names[i]) for i in order]
-    horizontal = orientation.startswith("h")
-    M, S = len(names), len(series)
-    size = (6.8, 0.26 * M * max(1, S / 2) + 1.3) if horizontal else (0.3 * M * max(1, S / 2) + 1.5, 4.6)
-    fig = Figure(figsize=size, layout="constrained")
-    ax = fig.subplots()
+    return names, series
+
+
+def _share_bars(ax, series: dict[str, tuple[pd.Series, str]], order: np.ndarray, horizontal: bool) -> None:
+    "One bar per series side by side for each attribute, in `order`, in percent."
+    S = len(series)
     width = 0.8 / S
-    pos = np.arange(M)
+    pos = np.arange(len(order))
     for k, (label, (ratio, colour)) in enumerate(series.items()):
         offset = (k - (S - 1) / 2) * width
         values = 100 * ratio.to_numpy()[order]
@@ -188,6 +179,11 @@ def attribute_statistics(attrs: pd.DataFrame | Mapping[str, pd.DataFrame], split
             ax.barh(pos + offset, values, height=width, color=colour, label=label)
         else:
             ax.bar(pos + offset, values, width=width, color=colour, label=label)
+
+
+def _share_axis(ax, labels: list[str], horizontal: bool) -> None:
+    "Attribute ticks (the first on top or on the left), a 0-100% scale with the 50% line, and its grid."
+    M, pos = len(labels), np.arange(len(labels))
     if horizontal:
         ax.set_yticks(pos, labels)
         ax.set_ylim(M - 0.5, -0.5)                       # first attribute on top
@@ -202,6 +198,28 @@ def attribute_statistics(attrs: pd.DataFrame | Mapping[str, pd.DataFrame], split
         ax.axhline(50, color="k", lw=0.6, ls=":", zorder=0)
         ax.set_ylabel("identities with the attribute (%)")
         ax.grid(axis="y", alpha=0.3)
+
+
+def attribute_statistics(attrs: pd.DataFrame | Mapping[str, pd.DataFrame], splits=None,
+                         title: str | None = "Attribute statistics",
+                         reference: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
+                         reference_label: str = "reference", orientation: str = "horizontal",
+                         sort: bool = False, data_label: str | None = None) -> Figure:
+    "Bar chart of the share of identities with each attribute (value +1), one bar per split (+ a reference)."
+    frames = _split_frames(attrs, splits)
+    if not frames:
+        raise ValueError("attribute_statistics: no attribute tables given")
+    names, series = _share_series(frames, reference, reference_label, data_label)
+    order = np.arange(len(names))
+    if sort:
+        order = np.argsort(-next(iter(series.values()))[0].to_numpy(), kind="stable")
+    horizontal = orientation.startswith("h")
+    M, S = len(names), len(series)
+    size = (6.8, 0.26 * M * max(1, S / 2) + 1.3) if horizontal else (0.3 * M * max(1, S / 2) + 1.5, 4.6)
+    fig = Figure(figsize=size, layout="constrained")
+    ax = fig.subplots()
+    _share_bars(ax, series, order, horizontal)
+    _share_axis(ax, [attribute_label(names[i]) for i in order], horizontal)
     ax.set_axisbelow(True)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(S, 3), fontsize=8, frameon=False)
     if title:
@@ -257,12 +275,8 @@ def _attribute_indices(attributes, names: Sequence[str]) -> list[int]:
     return out
 
 
-def average_mask_figure(masks: Mapping[str, torch.Tensor] | ExplanationCache | torch.Tensor, attrs=None,
-                        names: Sequence[str] = MARKET_ATTRIBUTES, background: np.ndarray | None = None,
-                        attributes: Sequence[str | int] | None = None, ncols: int = 9,
-                        cmap: str = MASK_CMAP, alpha: float = 0.5, fraction: float = 1 / 3,
-                        title: str | None = "Average attention masks") -> Figure:
-    "Grid of the average positive / negative mask of each attribute, over a greyed mean image or alone."
+def _mask_averages(masks, attrs, fraction: float) -> Mapping[str, torch.Tensor]:
+    "The average positive / negative masks and their counts: as given, or averaged from a cache or from raw masks."
     if isinstance(masks, ExplanationCache):
         attrs = masks.attrs if attrs is None else attrs
         masks = masks.masks
@@ -270,43 +284,65 @@ def average_mask_figure(masks: Mapping[str, torch.Tensor] | ExplanationCache | t
         if attrs is None:
             raise ValueError("average_mask_figure: raw masks (n, M, h, w) need the attributes (n, M)")
         masks = average_masks(masks, torch.as_tensor(np.asarray(attrs)), fraction)
+    return masks
+
+
+def _mask_grid(n: int, ncols: int, H: int, W: int) -> tuple[Figure, np.ndarray]:
+    "Blocks of two rows (with / without) of `ncols` panels for `n` attributes, ticks off, the last block's gaps hidden."
+    blocks = math.ceil(n / ncols)
+    panel_w = 0.82
+    fig = Figure(figsize=(panel_w * ncols + 1.3, blocks * 2 * panel_w * H / W + 0.5 * blocks + 0.6),
+                 layout="constrained")
+    axes = fig.subplots(2 * blocks, ncols, squeeze=False)
+    for ax in axes.flat:
+        ax.set_xticks([]); ax.set_yticks([])
+    for k in range(n, blocks * ncols):                           # empty slots of the last block
+        b, c = divmod(k, ncols)
+        axes[2 * b, c].set_visible(False); axes[2 * b + 1, c].set_visible(False)
+    return fig, axes
+
+
+def _average_mask_panel(ax, grey: np.ndarray | None, mask: np.ndarray, count: int, sign: str, extent: tuple,
+                        cmap: str, norm: Normalize, alpha: float) -> None:
+    "One average mask over the greyed mean image (or alone), with the number of images it averages."
+    if grey is not None:
+        ax.imshow(grey, cmap="gray", vmin=0, vmax=1, extent=extent)
+    if count > 0:
+        ax.imshow(mask, cmap=cmap, norm=norm, alpha=alpha if grey is not None else 1.0,
+                  extent=extent, interpolation="bilinear")
+    ax.set_xlim(extent[:2]); ax.set_ylim(extent[2:])
+    ax.text(0.04, 0.03, f"{sign} {int(count)}", transform=ax.transAxes, fontsize=7,
+            color="white", va="bottom", bbox=dict(boxstyle="round,pad=0.15", fc="black", alpha=0.6, lw=0))
+
+
+def average_mask_figure(masks: Mapping[str, torch.Tensor] | ExplanationCache | torch.Tensor, attrs=None,
+                        names: Sequence[str] = MARKET_ATTRIBUTES, background: np.ndarray | None = None,
+                        attributes: Sequence[str | int] | None = None, ncols: int = 9,
+                        cmap: str = MASK_CMAP, alpha: float = 0.5, fraction: float = 1 / 3,
+                        title: str | None = "Average attention masks") -> Figure:
+    "Grid of the average positive / negative mask of each attribute, over a greyed mean image or alone."
+    masks = _mask_averages(masks, attrs, fraction)
     pos, neg = np.asarray(masks["positive"], dtype=np.float32), np.asarray(masks["negative"], dtype=np.float32)
     n_pos, n_neg = np.asarray(masks["n_pos"]), np.asarray(masks["n_neg"])
     if pos.shape[0] != len(names):
         raise ValueError(f"average_mask_figure: {pos.shape[0]} masks for {len(names)} attribute names")
     idx = _attribute_indices(attributes, names)
     ncols = max(1, min(ncols, len(idx)))
-    blocks = math.ceil(len(idx) / ncols)
-    h, w = pos.shape[1:]
-    H, W = (background.shape[:2] if background is not None else (h, w))
-    panel_w = 0.82
-    fig = Figure(figsize=(panel_w * ncols + 1.3, blocks * 2 * panel_w * H / W + 0.5 * blocks + 0.6),
-                 layout="constrained")
-    axes = fig.subplots(2 * blocks, ncols, squeeze=False)
+    H, W = background.shape[:2] if background is not None else pos.shape[1:]
+    fig, axes = _mask_grid(len(idx), ncols, H, W)
     extent = (-0.5, W - 0.5, H - 0.5, -0.5)
     grey = None if background is None else _grey(background)
     norm = Normalize(0, 1)
-    for ax in axes.flat:
-        ax.set_xticks([]); ax.set_yticks([])
     for k, m in enumerate(idx):
         b, c = divmod(k, ncols)
         for row, (maps, counts, sign) in enumerate(((pos, n_pos, "+"), (neg, n_neg, "\u2212"))):
             ax = axes[2 * b + row, c]
-            if grey is not None:
-                ax.imshow(grey, cmap="gray", vmin=0, vmax=1, extent=extent)
-            if counts[m] > 0:
-                ax.imshow(maps[m], cmap=cmap, norm=norm, alpha=alpha if grey is not None else 1.0,
-                          extent=extent, interpolation="bilinear")
-            ax.set_xlim(extent[:2]); ax.set_ylim(extent[2:])
-            ax.text(0.04, 0.03, f"{sign} {int(counts[m])}", transform=ax.transAxes, fontsize=7,
-                    color="white", va="bottom", bbox=dict(boxstyle="round,pad=0.15", fc="black", alpha=0.6, lw=0))
+            _average_mask_panel(ax, grey, maps[m], counts[m], sign, extent, cmap, norm, alpha)
             if row == 0:
                 ax.set_title(_wrap(attribute_label(names[m]), 13), fontsize=8)
             if c == 0:
                 ax.set_ylabel("with" if row == 0 else "without", fontsize=8)
-    for k in range(len(idx), blocks * ncols):                    # empty slots of the last block
-        b, c = divmod(k, ncols)
-        axes[2 * b, c].set_visible(False); axes[2 * b + 1, c].set_visible(False)
+    blocks = axes.shape[0] // 2
     cb = fig.colorbar(ScalarMappable(norm, cmap), ax=axes, shrink=min(0.8, 3 / blocks) if blocks > 1 else 0.9,
                       aspect=30, pad=0.01)
     cb.set_label(f"share of images whose mask has the pixel in its top {fraction:.0%} (min-max normalised)", fontsize=8)
@@ -361,24 +397,10 @@ def _value_panel(ax, order: np.ndarray, va, vb, pred_a: bool, pred_b: bool, imag
     ax.set_xlabel(key if va is not None or vb is not None else "no attributes\ngiven", fontsize=8)
 
 
-def pair_explanation_figure(ex: PairExplanation, attrs_a=None, attrs_b=None, k: int = 3, chart: str = "bar",
-                            image_labels: tuple[str, str] = ("a", "b"), cmap: str = MASK_CMAP,
-                            alpha: float = 0.55, title: str | None = None) -> Figure:
-    "Both images, the top-k attribute masks over each, the M contributions (sorted bars or a pie) and attribute values."
-    if chart not in ("bar", "pie"):
-        raise ValueError(f"pair_explanation_figure: chart must be 'bar' or 'pie', got {chart!r}")
-    M = len(ex.names)
-    k = max(1, min(k, M))
-    p = np.asarray(ex.contributions, dtype=np.float64)
-    order = np.argsort(-p, kind="stable")                       # largest contribution first
-    top = order[:k]
-    va, pred_a = _attr_values(attrs_a, ex.attr_logits_a, M)
-    vb, pred_b = _attr_values(attrs_b, ex.attr_logits_b, M)
-    differs = None if va is None or vb is None else va != vb
-
-    fig = Figure(figsize=(2.0 + 1.25 * (k + 1) + 5.2, 6.2), layout="constrained")
-    left, right = fig.subfigures(1, 2, width_ratios=[1.2 * (k + 1) + 0.4, 5.4], wspace=0.02)
-    img_axes = left.subplots(2, k + 1)
+def _pair_masks(left, ex: PairExplanation, top: np.ndarray, p: np.ndarray, image_labels, cmap: str,
+                alpha: float) -> np.ndarray:
+    "Each image (a row) and its masks of the `top` attributes, titled with their share, on one colour scale."
+    img_axes = left.subplots(2, len(top) + 1)
     shown = np.concatenate([ex.masks_a[top], ex.masks_b[top]])
     norm = Normalize(float(shown.min()), float(max(shown.max(), shown.min() + 1e-6)))
     for row, (image, masks, lab) in enumerate(((ex.image_a, ex.masks_a, image_labels[0]),
@@ -394,44 +416,76 @@ def pair_explanation_figure(ex: PairExplanation, attrs_a=None, attrs_b=None, k: 
     img_axes[0, 0].set_title("image", fontsize=8)
     cb = left.colorbar(ScalarMappable(norm, cmap), ax=img_axes, location="bottom", shrink=0.7, aspect=30, pad=0.02)
     cb.set_label("mask activation $A_m$ (1 = neutral)", fontsize=8)
+    return img_axes
 
+
+def _contribution_bars(ax, names: Sequence[str], p: np.ndarray, order: np.ndarray, k: int,
+                       differs: np.ndarray | None, predicted: bool) -> None:
+    "All M contributions in percent, largest on top, the top k outlined, red where the two images differ."
+    M = len(names)
+    y = np.arange(M)
+    colours = [COLOURS["same"]] * M if differs is None else \
+        [COLOURS["differs"] if differs[m] else COLOURS["same"] for m in order]
+    bars = ax.barh(y, 100 * p[order], color=colours, height=0.75)
+    for r in range(k):
+        bars[r].set_edgecolor("black"); bars[r].set_linewidth(1.0)
+    ax.axvline(100 / M, color="k", lw=0.7, ls=":", label=f"uniform share 1/M = {100 / M:.1f}%")
+    ax.set_yticks(y, [attribute_label(names[m]) for m in order], fontsize=7.5)
+    ax.set_ylim(M - 0.5, -0.5)
+    ax.set_xlabel("contribution $p_m = d_m \\,/\\, \\Sigma_k d_k$ (%)")
+    handles = [ax.get_lines()[0]]
+    if differs is not None:                   # from predicted attributes (no ground truth given): say so
+        how = " (predicted)" if predicted else ""
+        handles += [mpatches.Patch(color=COLOURS["differs"], label="differs" + how),
+                    mpatches.Patch(color=COLOURS["same"], label="same" + how)]
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(handles),
+              fontsize=7.5, frameon=False)
+    ax.grid(axis="x", alpha=0.3); ax.set_axisbelow(True)
+
+
+def _contribution_pie(ax, names: Sequence[str], p: np.ndarray, top: np.ndarray, head: str) -> None:
+    "The top-k contributions and the rest as one grey wedge, largest first, clockwise from the top."
+    M, k = len(names), len(top)
+    share = np.r_[p[top], max(0.0, 1 - p[top].sum())]
+    labels = [f"{j + 1}. {attribute_label(names[m])}: {100 * p[m]:.1f}%" for j, m in enumerate(top)] + \
+             [f"{M - k} others: {100 * share[-1]:.1f}%"]
+    wedges, _ = ax.pie(share, colors=[*SERIES_COLOURS[:k], "#DDDDDD"], startangle=90, counterclock=False,
+                       wedgeprops=dict(edgecolor="white", linewidth=1))
+    ax.legend(wedges, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8, frameon=False)
+    ax.set_title(head, fontsize=10)
+
+
+def pair_explanation_figure(ex: PairExplanation, attrs_a=None, attrs_b=None, k: int = 3, chart: str = "bar",
+                            image_labels: tuple[str, str] = ("a", "b"), cmap: str = MASK_CMAP,
+                            alpha: float = 0.55, title: str | None = None) -> Figure:
+    "Both images, the top-k attribute masks over each, the M contributions (sorted bars or a pie) and attribute values."
+    if chart not in ("bar", "pie"):
+        raise ValueError(f"pair_explanation_figure: chart must be 'bar' or 'pie', got {chart!r}")
+    M = len(ex.names)
+    k = max(1, min(k, M))
+    p = np.asarray(ex.contributions, dtype=np.float64)
+    order = np.argsort(-p, kind="stable")                       # largest contribution first
+    top = order[:k]
+    va, pred_a = _attr_values(attrs_a, ex.attr_logits_a, M)
+    vb, pred_b = _attr_values(attrs_b, ex.attr_logits_b, M)
+
+    fig = Figure(figsize=(2.0 + 1.25 * (k + 1) + 5.2, 6.2), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[1.2 * (k + 1) + 0.4, 5.4], wspace=0.02)
+    img_axes = _pair_masks(left, ex, top, p, image_labels, cmap, alpha)
     head = f"$d$ = {ex.d:.3f}   $\\hat d$ = {ex.d_hat:.3f}"
     if chart == "bar":
         ax_bar, ax_val = right.subplots(1, 2, sharey=True, width_ratios=[4, 1.1])
-        y = np.arange(M)
-        colours = [COLOURS["same"]] * M if differs is None else \
-            [COLOURS["differs"] if differs[m] else COLOURS["same"] for m in order]
-        bars = ax_bar.barh(y, 100 * p[order], color=colours, height=0.75)
-        for r in range(k):
-            bars[r].set_edgecolor("black"); bars[r].set_linewidth(1.0)
-        ax_bar.axvline(100 / M, color="k", lw=0.7, ls=":", label=f"uniform share 1/M = {100 / M:.1f}%")
-        ax_bar.set_yticks(y, [attribute_label(ex.names[m]) for m in order], fontsize=7.5)
-        ax_bar.set_ylim(M - 0.5, -0.5)
-        ax_bar.set_xlabel("contribution $p_m = d_m \\,/\\, \\Sigma_k d_k$ (%)")
+        _contribution_bars(ax_bar, ex.names, p, order, k, None if va is None or vb is None else va != vb,
+                           pred_a or pred_b)
         right.suptitle(head, fontsize=10)
-        handles = [ax_bar.get_lines()[0]]
-        if differs is not None:                   # from predicted attributes (no ground truth given): say so
-            how = " (predicted)" if pred_a or pred_b else ""
-            handles += [mpatches.Patch(color=COLOURS["differs"], label="differs" + how),
-                        mpatches.Patch(color=COLOURS["same"], label="same" + how)]
-        ax_bar.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(handles),
-                      fontsize=7.5, frameon=False)
-        ax_bar.grid(axis="x", alpha=0.3); ax_bar.set_axisbelow(True)
         _value_panel(ax_val, order, va, vb, pred_a, pred_b, image_labels)
     else:
         ax_pie, ax_val = right.subplots(1, 2, width_ratios=[4, 1.6])
-        share = np.r_[p[top], max(0.0, 1 - p[top].sum())]
-        labels = [f"{j + 1}. {attribute_label(ex.names[m])}: {100 * p[m]:.1f}%" for j, m in enumerate(top)] + \
-                 [f"{M - k} others: {100 * share[-1]:.1f}%"]
-        wedges, _ = ax_pie.pie(share, colors=[*SERIES_COLOURS[:k], "#DDDDDD"], startangle=90, counterclock=False,
-                               wedgeprops=dict(edgecolor="white", linewidth=1))
-        ax_pie.legend(wedges, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=8, frameon=False)
-        ax_pie.set_title(head, fontsize=10)
+        _contribution_pie(ax_pie, ex.names, p, top, head)
         for j in range(k):                                    # mask titles in their wedge's colour
             img_axes[0, j + 1].title.set_color(SERIES_COLOURS[j])
-        y = np.arange(M)
         _value_panel(ax_val, order, va, vb, pred_a, pred_b, image_labels)
-        ax_val.set_yticks(y, [attribute_label(ex.names[m]) for m in order], fontsize=7)
+        ax_val.set_yticks(np.arange(M), [attribute_label(ex.names[m]) for m in order], fontsize=7)
         ax_val.tick_params(axis="y", labelleft=True)
         ax_val.set_ylim(M - 0.5, -0.5)
     if title:
@@ -455,11 +509,9 @@ def reweighted_rank(distances: Sequence[float], chosen: int, b: float, alpha: fl
     return float(new[chosen]), int((others < new[chosen]).sum()) + 1
 
 
-def rank_list_figure(query, gallery: Sequence, distances: Sequence[float], correct: Sequence[bool], chosen: int,
-                     attr_dist: Sequence[float], alpha: float = 1.0, names: Sequence[str] = MARKET_ATTRIBUTES,
-                     b_all: Sequence[float] | None = None, top: int = 3, size: tuple[int, int] = (256, 128),
-                     title: str | None = None) -> Figure:
-    "Query, ranked gallery (green / red frames), and the chosen pair's distance split into attributes and re-weighted."
+def _rank_list_inputs(gallery: Sequence, distances, correct: Sequence[bool], chosen: int, attr_dist,
+                      names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    "The ranked distances and the chosen pair's attribute distances, checked against the gallery shown."
     d = np.asarray(distances, dtype=np.float64)
     k = len(gallery)
     if len(d) < k or len(correct) < k:
@@ -471,12 +523,13 @@ def rank_list_figure(query, gallery: Sequence, distances: Sequence[float], corre
     dm = np.asarray(attr_dist, dtype=np.float64)
     if dm.shape != (len(names),):
         raise ValueError(f"rank_list_figure: {dm.shape[0]} attribute distances for {len(names)} names")
-    p = attribute_contributions(dm)
-    b = float(p.max())
-    new_d, new_rank = reweighted_rank(d, chosen, b, alpha, b_all)
+    return d, dm
 
-    fig = Figure(figsize=(max(8.0, 1.05 * (k + 1) + 1.0), 6.8), layout="constrained")
-    upper, lower = fig.subfigures(2, 1, height_ratios=[1.0, 1.15], hspace=0.03)
+
+def _ranked_gallery(upper, query, gallery: Sequence, d: np.ndarray, correct: Sequence[bool], chosen: int,
+                    size: tuple[int, int]) -> None:
+    "The query, then the gallery in rank order framed green (same identity) or red, the chosen image starred."
+    k = len(gallery)
     axes = upper.subplots(1, k + 1)
     axes[0].imshow(_to_array(query, size))
     _frame(axes[0], COLOURS["query"])
@@ -492,42 +545,71 @@ def rank_list_figure(query, gallery: Sequence, distances: Sequence[float], corre
                           mpatches.Patch(color=COLOURS["wrong"], label="different identity")],
                  loc="outside lower center", ncol=2, fontsize=8, frameon=False)
 
-    ax_bar, ax_txt = lower.subplots(1, 2, width_ratios=[3.2, 1.3])
-    order = np.argsort(-p, kind="stable")
-    x = np.arange(len(names))
-    colours = [COLOURS["top"] if r < top else COLOURS["same"] for r in range(len(names))]
-    ax_bar.bar(x, 100 * p[order], color=colours, width=0.75)
-    ax_bar.axhline(100 / len(names), color="k", lw=0.7, ls=":", label=f"uniform 1/M = {100 / len(names):.1f}%")
-    ax_bar.set_xticks(x, [attribute_label(names[m]) for m in order], rotation=90, fontsize=7)
-    for tick, r in zip(ax_bar.get_xticklabels(), range(len(names))):
+
+def _contribution_columns(ax, names: Sequence[str], p: np.ndarray, order: np.ndarray, top: int, chosen: int) -> None:
+    "The chosen pair's M contributions in percent, largest first, the `top` ones orange with bold labels."
+    M = len(names)
+    x = np.arange(M)
+    colours = [COLOURS["top"] if r < top else COLOURS["same"] for r in range(M)]
+    ax.bar(x, 100 * p[order], color=colours, width=0.75)
+    ax.axhline(100 / M, color="k", lw=0.7, ls=":", label=f"uniform 1/M = {100 / M:.1f}%")
+    ax.set_xticks(x, [attribute_label(names[m]) for m in order], rotation=90, fontsize=7)
+    for tick, r in zip(ax.get_xticklabels(), range(M)):
         if r < top:
             tick.set_fontweight("bold")
-    ax_bar.set_xlim(-0.6, len(names) - 0.4)
-    ax_bar.set_ylabel("contribution $p_m$ (%)")
-    ax_bar.set_title(f"rank {chosen + 1}: $d$ split into {len(names)} attributes", fontsize=10, loc="right")
-    ax_bar.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False, borderaxespad=0.2)
-    ax_bar.grid(axis="y", alpha=0.3); ax_bar.set_axisbelow(True)
+    ax.set_xlim(-0.6, M - 0.4)
+    ax.set_ylabel("contribution $p_m$ (%)")
+    ax.set_title(f"rank {chosen + 1}: $d$ split into {M} attributes", fontsize=10, loc="right")
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False, borderaxespad=0.2)
+    ax.grid(axis="y", alpha=0.3); ax.set_axisbelow(True)
 
-    ax_txt.axis("off")
-    ax_txt.set_title("re-weighting", fontsize=10, loc="left")
-    lines = [(f"$d$ = {d[chosen]:.3f}", {}),
+
+def _reweighting_note(ax, d: float, dm: np.ndarray, b: float, top_label: str, new_d: float, new_rank: int,
+                      chosen: int, alpha: float, all_reweighted: bool) -> None:
+    "The re-weighting of the chosen pair worked out line by line: d, d-hat, b, d' and the rank before and after."
+    ax.axis("off")
+    ax.set_title("re-weighting", fontsize=10, loc="left")
+    lines = [(f"$d$ = {d:.3f}", {}),
              (f"$\\hat d$ = mean of $d_m$ = {dm.mean():.3f}", {}),
              (f"$b = \\mathrm{{max}}_m\\, p_m$ = {b:.3f}", {}),
-             (f"({attribute_label(names[order[0]])})", dict(color="0.35", fontsize=9)),
+             (f"({top_label})", dict(color="0.35", fontsize=9)),
              (f"$d' = (1 + \\alpha b)\\, d$ = {new_d:.3f}", {}),
              (f"($\\alpha$ = {alpha:g})", dict(color="0.35", fontsize=9)),
              (f"rank {chosen + 1} \u2192 {new_rank}", dict(fontweight="bold")),
-             ("(other distances unchanged)" if b_all is None else "(all distances re-weighted)",
+             ("(all distances re-weighted)" if all_reweighted else "(other distances unchanged)",
               dict(color="0.35", fontsize=8))]
     for i, (text, style) in enumerate(lines):
-        ax_txt.annotate(text, xy=(0.02, 1.0), xycoords="axes fraction", xytext=(0, -12 - 21 * i),
-                        textcoords="offset points", va="center_baseline", ha="left", **{"fontsize": 10, **style})
+        ax.annotate(text, xy=(0.02, 1.0), xycoords="axes fraction", xytext=(0, -12 - 21 * i),
+                    textcoords="offset points", va="center_baseline", ha="left", **{"fontsize": 10, **style})
+
+
+def rank_list_figure(query, gallery: Sequence, distances: Sequence[float], correct: Sequence[bool], chosen: int,
+                     attr_dist: Sequence[float], alpha: float = 1.0, names: Sequence[str] = MARKET_ATTRIBUTES,
+                     b_all: Sequence[float] | None = None, top: int = 3, size: tuple[int, int] = (256, 128),
+                     title: str | None = None) -> Figure:
+    "Query, ranked gallery (green / red frames), and the chosen pair's distance split into attributes and re-weighted."
+    d, dm = _rank_list_inputs(gallery, distances, correct, chosen, attr_dist, names)
+    p = attribute_contributions(dm)
+    b = float(p.max())
+    new_d, new_rank = reweighted_rank(d, chosen, b, alpha, b_all)
+
+    k = len(gallery)
+    fig = Figure(figsize=(max(8.0, 1.05 * (k + 1) + 1.0), 6.8), layout="constrained")
+    upper, lower = fig.subfigures(2, 1, height_ratios=[1.0, 1.15], hspace=0.03)
+    _ranked_gallery(upper, query, gallery, d, correct, chosen, size)
+    ax_bar, ax_txt = lower.subplots(1, 2, width_ratios=[3.2, 1.3])
+    order = np.argsort(-p, kind="stable")
+    _contribution_columns(ax_bar, names, p, order, top, chosen)
+    _reweighting_note(ax_txt, d[chosen], dm, b, attribute_label(names[order[0]]), new_d, new_rank, chosen, alpha,
+                      b_all is not None)
     if title:
         fig.suptitle(title)
     return fig
 
 # %% ../nbs/30_figures.ipynb #7854de7a
 _ARCH_CHANNELS = {18: 512, 34: 512, 50: 2048, 101: 2048}
+_ARCH_ROWS = (36.0, 17.0, 26.5, 2.5)    # y of the rows: target, interpreter, middle (stem, loss), classifier
+_ARCH_BOX_H = 7.0                       # the height of every box
 
 
 def _box(ax, x: float, y: float, w: float, h: float, text: str, kind: str, fontsize: float = 8.0, gid: str = ""):
@@ -545,21 +627,16 @@ def _arrow(ax, start, end, ls: str = "-", colour: str = "0.2", style: str = "-|>
                                 mutation_scale=11, connectionstyle=f"arc3,rad={rad}"))
 
 
-def architecture_figure(depth: int = 50, num_attributes: int = 26, size: tuple[int, int] = (256, 128),
-                        with_classifier: bool = False, title: str | None = None) -> Figure:
-    "Block diagram of AMD: the frozen target T and the interpreter I, with the tensors and losses between them."
-    if depth not in _ARCH_CHANNELS:
-        raise ValueError(f"architecture_figure: depth must be one of {sorted(_ARCH_CHANNELS)}, got {depth}")
-    C, M = _ARCH_CHANNELS[depth], num_attributes
-    h, w = size[0] // 16, size[1] // 16                         # last stride 1: 1/16 of the input
-    ty, iy, my, cy = 36.0, 17.0, 26.5, 2.5                      # rows: target, interpreter, middle, classifier
-    ymin, ymax, xmax = (-1.5 if with_classifier else 3.5), 43.0, 121.0
-    fig = Figure(figsize=(14.0, 14.0 * (ymax - ymin) / xmax + 0.5), layout="constrained")
-    ax = fig.subplots()
-    ax.set_xlim(0, xmax); ax.set_ylim(ymin, ymax); ax.set_aspect("equal"); ax.axis("off")
-    bh, n = 7.0, iter(range(100))
-    B = lambda x, y, wd, text, kind, **kw: _box(ax, x, y, wd, bh, text, kind, gid=f"box{next(n)}", **kw)
+def _numbered_boxes(ax):
+    "`B(x, y, width, text, kind)`: a box of the diagram's height, tagged 'box0', 'box1' ... in the order drawn."
+    n = iter(range(100))
+    return lambda x, y, wd, text, kind, **kw: _box(ax, x, y, wd, _ARCH_BOX_H, text, kind, gid=f"box{next(n)}", **kw)
 
+
+def _architecture_boxes(ax, B, depth: int, C: int, M: int, size: tuple[int, int]) -> None:
+    "The input and shared stem (middle row), T's branch (top), I's branch (bottom), the distances and the losses."
+    ty, iy, my, _ = _ARCH_ROWS
+    h, w = size[0] // 16, size[1] // 16                         # last stride 1: 1/16 of the input
     B(5, my, 8.5, f"images\n$x$, $y$\n3\u00d7{size[0]}\u00d7{size[1]}", "tensor")
     B(17, my, 10.5, f"stem + layer1\n+ layer2\n(ResNet-{depth})", "frozen")
     B(30, ty, 10.5, "layer3 + layer4\nof T", "frozen")
@@ -580,7 +657,11 @@ def architecture_figure(depth: int = 50, num_attributes: int = 26, size: tuple[i
     B(103.5, 7.5, 9.5, "APL on\n$p_m = d_m \\,/\\, \\Sigma_k d_k$", "loss")
     B(115, 7.5, 9.5, "attributes\n$a_x$, $a_y$", "tensor")
 
-    # arrows, left to right; the middle row feeds both branches
+
+def _architecture_arrows(ax, M: int) -> None:
+    "The arrows, left to right (the stem feeds both branches), and the names of the two branches."
+    ty, iy, my, _ = _ARCH_ROWS
+    bh = _ARCH_BOX_H
     _arrow(ax, (9.25, my), (11.75, my))
     _arrow(ax, (22.25, my + 1.5), (24.75, ty - 1.5))
     _arrow(ax, (22.25, my - 1.5), (24.75, iy + 1.5))
@@ -602,14 +683,35 @@ def architecture_figure(depth: int = 50, num_attributes: int = 26, size: tuple[i
     ax.text(2, ty + 4.6, "target T (trained first, then frozen)", fontsize=8.5, fontweight="bold", va="bottom")
     ax.text(25, iy - 6.2, f"interpreter I: {M} attention masks, one per attribute", fontsize=8.5,
             fontweight="bold", va="top")
+
+
+def _classifier_row(ax, B, M: int) -> None:
+    "I's optional attribute classifier, a row below the interpreter fed by the stem."
+    _, _, my, cy = _ARCH_ROWS
+    B(30, cy, 10.5, "layer3 + layer4\n(attribute copy)", "trained")
+    B(43, cy, 9.5, "GeM + BN\n+ linear", "trained")
+    B(55, cy, 9.5, f"attribute\nlogits ({M})", "tensor")
+    B(67.5, cy, 10.5, "weighted BCE\nwith $a_x$ (optional)", "loss")
+    _arrow(ax, (22.25, my - 3.0), (24.75, cy + 1.5))
+    for x0, x1 in ((35.25, 38.25), (47.75, 50.25), (59.75, 62.25)):
+        _arrow(ax, (x0, cy), (x1, cy))
+
+
+def architecture_figure(depth: int = 50, num_attributes: int = 26, size: tuple[int, int] = (256, 128),
+                        with_classifier: bool = False, title: str | None = None) -> Figure:
+    "Block diagram of AMD: the frozen target T and the interpreter I, with the tensors and losses between them."
+    if depth not in _ARCH_CHANNELS:
+        raise ValueError(f"architecture_figure: depth must be one of {sorted(_ARCH_CHANNELS)}, got {depth}")
+    C, M = _ARCH_CHANNELS[depth], num_attributes
+    ymin, ymax, xmax = (-1.5 if with_classifier else 3.5), 43.0, 121.0
+    fig = Figure(figsize=(14.0, 14.0 * (ymax - ymin) / xmax + 0.5), layout="constrained")
+    ax = fig.subplots()
+    ax.set_xlim(0, xmax); ax.set_ylim(ymin, ymax); ax.set_aspect("equal"); ax.axis("off")
+    B = _numbered_boxes(ax)
+    _architecture_boxes(ax, B, depth, C, M, size)
+    _architecture_arrows(ax, M)
     if with_classifier:
-        B(30, cy, 10.5, "layer3 + layer4\n(attribute copy)", "trained")
-        B(43, cy, 9.5, "GeM + BN\n+ linear", "trained")
-        B(55, cy, 9.5, f"attribute\nlogits ({M})", "tensor")
-        B(67.5, cy, 10.5, "weighted BCE\nwith $a_x$ (optional)", "loss")
-        _arrow(ax, (22.25, my - 3.0), (24.75, cy + 1.5))
-        for x0, x1 in ((35.25, 38.25), (47.75, 50.25), (59.75, 62.25)):
-            _arrow(ax, (x0, cy), (x1, cy))
+        _classifier_row(ax, B, M)
     fig.legend(handles=[mpatches.Patch(fc=COLOURS[k], ec="0.25", label=lab) for k, lab in
                         (("frozen", "frozen (T's weights)"), ("trained", "trained (I)"),
                          ("tensor", "tensor / input"), ("loss", "loss"))],
@@ -741,11 +843,8 @@ def _draw_lr(ax, x: np.ndarray, lr: np.ndarray) -> None:
     ax_lr.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.1e}"))
 
 
-def training_curves(logs: Mapping[str, str | Path | list[dict]] | str | Path | list[dict],
-                    title: str | None = None, keys: Sequence[str] | None = None) -> Figure:
-    "One row per run (`{label: run dir, metrics.jsonl or records}`): training terms, retrieval, explanation, other."
-    if not isinstance(logs, Mapping):
-        logs = {"run": logs}
+def _curve_runs(logs: Mapping[str, str | Path | list[dict]], keys: Sequence[str] | None) -> dict[str, tuple]:
+    "Per run: its train records, its eval records and its panels `(kind, keys)`; a run with nothing to draw is refused."
     runs = {}
     for label, src in logs.items():
         recs = src if isinstance(src, list) else read_log(src)
@@ -757,49 +856,60 @@ def training_curves(logs: Mapping[str, str | Path | list[dict]] | str | Path | l
             raise ValueError(f"training_curves: {label!r} ({src if not isinstance(src, list) else 'records'}) "
                              f"has no numeric train or eval values")
         runs[label] = (train, evals, panels)
+    return runs
+
+
+_PANEL_YLABELS = {"train": "loss", "retrieval": "retrieval (%)", "explanation": "explanation (%)"}
+
+
+def _curve_panel(ax, recs: list[dict], kind: str, names: list[str]) -> None:
+    "The curves `names` of one kind of record; training losses on a log scale when they span decades, with the lr."
+    x, xname = _x_axis(recs, ("iteration", "epoch") if kind == "train" else ("epoch", "iteration"))
+    scale = 100.0 if kind in ("retrieval", "explanation") else 1.0
+    for i, key in enumerate(names):
+        ax.plot(x, scale * _column(recs, key), "-" if kind == "train" else "o-", ms=3.5,
+                color=SERIES_COLOURS[i % len(SERIES_COLOURS)], lw=1.6 if key == "loss" else 1.1,
+                label=metric_label(key))
+    ax.set_xlabel(xname)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    if len(np.unique(x)) == 1:                       # one evaluation: a readable axis around it
+        ax.set_xlim(x[0] - 1, x[0] + 1)
+    ax.set_ylabel(_PANEL_YLABELS.get(kind) or (metric_label(names[0]) if len(names) == 1 else "value"))
+    if kind == "train":
+        vals = np.concatenate([_column(recs, k) for k in names])
+        vals = vals[np.isfinite(vals)]
+        if len(vals) and vals.min() > 0 and vals.max() / vals.min() > 10:
+            ax.set_yscale("log")
+        if any(isinstance(r.get("lr"), (int, float)) for r in recs):
+            _draw_lr(ax, x, _column(recs, "lr"))
+    ax.grid(alpha=0.3)
+    # the legend sits above the panel, clear of the curves (it names what the panel shows)
+    ax.legend(fontsize=7.5, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(3, len(names)),
+              frameon=False, handlelength=1.6, columnspacing=1.0)
+
+
+def training_curves(logs: Mapping[str, str | Path | list[dict]] | str | Path | list[dict],
+                    title: str | None = None, keys: Sequence[str] | None = None) -> Figure:
+    "One row per run (`{label: run dir, metrics.jsonl or records}`): training terms, retrieval, explanation, other."
+    runs = _curve_runs(logs if isinstance(logs, Mapping) else {"run": logs}, keys)
     ncols = max(len(p) for *_, p in runs.values())
     fig = Figure(figsize=(3.9 * ncols + 0.4, 3.5 * len(runs) + (0.4 if title else 0)), layout="constrained")
     subfigs = np.atleast_1d(fig.subfigures(len(runs), 1, hspace=0.04))
-    ylabels = {"train": "loss", "retrieval": "retrieval (%)", "explanation": "explanation (%)"}
     for sf, (label, (train, evals, panels)) in zip(subfigs, runs.items()):
         sf.suptitle(label, fontweight="bold")
         axes = sf.subplots(1, ncols, squeeze=False)[0]
         for ax in axes[len(panels):]:
             ax.set_visible(False)
         for ax, (kind, names) in zip(axes, panels):
-            recs = train if kind == "train" else evals
-            x, xname = _x_axis(recs, ("iteration", "epoch") if kind == "train" else ("epoch", "iteration"))
-            scale = 100.0 if kind in ("retrieval", "explanation") else 1.0
-            for i, key in enumerate(names):
-                ax.plot(x, scale * _column(recs, key), "-" if kind == "train" else "o-", ms=3.5,
-                        color=SERIES_COLOURS[i % len(SERIES_COLOURS)], lw=1.6 if key == "loss" else 1.1,
-                        label=metric_label(key))
-            ax.set_xlabel(xname)
-            ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-            if len(np.unique(x)) == 1:                       # one evaluation: a readable axis around it
-                ax.set_xlim(x[0] - 1, x[0] + 1)
-            ax.set_ylabel(ylabels.get(kind) or (metric_label(names[0]) if len(names) == 1 else "value"))
-            if kind == "train":
-                vals = np.concatenate([_column(recs, k) for k in names])
-                vals = vals[np.isfinite(vals)]
-                if len(vals) and vals.min() > 0 and vals.max() / vals.min() > 10:
-                    ax.set_yscale("log")
-                if any(isinstance(r.get("lr"), (int, float)) for r in recs):
-                    _draw_lr(ax, x, _column(recs, "lr"))
-            ax.grid(alpha=0.3)
-            # the legend sits above the panel, clear of the curves (it names what the panel shows)
-            ax.legend(fontsize=7.5, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(3, len(names)),
-                      frameon=False, handlelength=1.6, columnspacing=1.0)
+            _curve_panel(ax, train if kind == "train" else evals, kind, names)
     if title:
         fig.suptitle(title)
     return fig
 
 # %% ../nbs/30_figures.ipynb #22c15652
-def attribute_scores_figure(scores: Mapping[str, Sequence[float]] | pd.DataFrame,
-                            names: Sequence[str] = MARKET_ATTRIBUTES, title: str | None = "Per-attribute scores",
-                            xlabel: str | None = None, percent: bool | str = "auto", sort_by: str | None = None,
-                            counts: Sequence[int] | None = None, counts_label: str = "pairs") -> Figure:
-    "Horizontal bars of per-attribute scores (one series per key), the mean of each series dashed."
+def _score_series(scores: Mapping[str, Sequence[float]] | pd.DataFrame,
+                  names: Sequence[str]) -> tuple[Sequence[str], dict[str, np.ndarray]]:
+    "The attribute names (a DataFrame's index) and one (M,) float array per series, checked against them."
     if isinstance(scores, pd.DataFrame):
         names = [str(i) for i in scores.index]
         scores = {c: scores[c].to_numpy() for c in scores.columns}
@@ -809,17 +919,12 @@ def attribute_scores_figure(scores: Mapping[str, Sequence[float]] | pd.DataFrame
     for k, v in vals.items():
         if v.shape[0] != len(names):
             raise ValueError(f"attribute_scores_figure: {k!r} has {v.shape[0]} values for {len(names)} attributes")
-    finite = np.concatenate([v[np.isfinite(v)] for v in vals.values()])
-    scale = 100.0 if (percent is True or (percent == "auto" and len(finite) and finite.max() <= 1.0)) else 1.0
-    order = np.arange(len(names))
-    if sort_by is not None:
-        if sort_by not in vals:
-            raise ValueError(f"attribute_scores_figure: sort_by={sort_by!r} is not one of {list(vals)}")
-        order = np.argsort(-np.nan_to_num(vals[sort_by], nan=-np.inf), kind="stable")
-    M, S = len(names), len(vals)
-    labels = [attribute_label(names[m]) + (f" ({int(counts[m])})" if counts is not None else "") for m in order]
-    fig = Figure(figsize=(7.0, 0.24 * M * max(1, S / 2) + 1.4), layout="constrained")
-    ax = fig.subplots()
+    return names, vals
+
+
+def _score_bars(ax, vals: dict[str, np.ndarray], order: np.ndarray, scale: float) -> None:
+    "One bar per series side by side for each attribute, 'n/a' where a score is missing, each series' mean dashed."
+    M, S = len(order), len(vals)
     height = 0.8 / S
     y = np.arange(M)
     for s, (key, v) in enumerate(vals.items()):
@@ -832,7 +937,27 @@ def attribute_scores_figure(scores: Mapping[str, Sequence[float]] | pd.DataFrame
             ax.axvline(np.nanmean(vv), color=colour, ls="--", lw=1.0)
         for r in np.flatnonzero(~np.isfinite(vv)):
             ax.text(0.5, y[r] + off, "n/a", va="center", ha="left", fontsize=7, color="0.4")
-    ax.set_yticks(y, labels)
+
+
+def attribute_scores_figure(scores: Mapping[str, Sequence[float]] | pd.DataFrame,
+                            names: Sequence[str] = MARKET_ATTRIBUTES, title: str | None = "Per-attribute scores",
+                            xlabel: str | None = None, percent: bool | str = "auto", sort_by: str | None = None,
+                            counts: Sequence[int] | None = None, counts_label: str = "pairs") -> Figure:
+    "Horizontal bars of per-attribute scores (one series per key), the mean of each series dashed."
+    names, vals = _score_series(scores, names)
+    finite = np.concatenate([v[np.isfinite(v)] for v in vals.values()])
+    scale = 100.0 if (percent is True or (percent == "auto" and len(finite) and finite.max() <= 1.0)) else 1.0
+    order = np.arange(len(names))
+    if sort_by is not None:
+        if sort_by not in vals:
+            raise ValueError(f"attribute_scores_figure: sort_by={sort_by!r} is not one of {list(vals)}")
+        order = np.argsort(-np.nan_to_num(vals[sort_by], nan=-np.inf), kind="stable")
+    M, S = len(names), len(vals)
+    labels = [attribute_label(names[m]) + (f" ({int(counts[m])})" if counts is not None else "") for m in order]
+    fig = Figure(figsize=(7.0, 0.24 * M * max(1, S / 2) + 1.4), layout="constrained")
+    ax = fig.subplots()
+    _score_bars(ax, vals, order, scale)
+    ax.set_yticks(np.arange(M), labels)
     ax.set_ylim(M - 0.5, -0.5)
     if counts is not None:
         ax.set_ylabel(f"attribute (number of {counts_label})")

@@ -203,6 +203,49 @@ def spearman(x, y) -> float:
     return float((rx * ry).sum()) / den if den > 0 else float("nan")
 
 # %% ../nbs/25_target_probe.ipynb #9c00c55a
+def _breakdown_panel(bx, breakdown: "pd.DataFrame", reference: tuple[str, float] | None) -> None:
+    "X-mAP_c per N_d of the pairs that differ in a blind spot and of the others, each with its N_d-matched mean."
+    w = breakdown["pairs (blind)"] / breakdown["pairs (blind)"].sum()   # the summary's N_d weights
+    for name, colour, label in (("clear", "tab:green", "differ only in attributes T encodes"),
+                                ("blind", "tab:red", "differ in an attribute T does not encode")):
+        values = breakdown[f"X-mAP_c ({name})"]
+        bx.plot(breakdown.index, values, "o-", color=colour,
+                label=f"{label} (N_d-matched mean {(values * w).sum():.2f})")
+    if reference is not None:
+        bx.axhline(reference[1], color="0.4", ls=":", lw=1, label=reference[0])
+    bx.set_xlabel("attributes that differ in the pair (N_d)"); bx.set_ylabel("X-mAP_c (%)")
+    bx.set_xticks(list(breakdown.index))
+    bx.legend(fontsize=7, loc="lower left"); bx.grid(alpha=0.3)
+    bx.spines[["top", "right"]].set_visible(False)
+    bx.set_title("X-mAP_c of the pairs, per number of differing attributes", fontsize=10)
+
+
+def _label_points(ax, x: np.ndarray, y: np.ndarray, names: Sequence[str], ok: np.ndarray, label_gap: float) -> None:
+    "The name of each drawn point, from the top down, clear of the names already placed."
+    # labels right of their point; for the crowded right edge (x > 0.93), in a column right of 1.0 with a
+    # leader line; a label is pushed down while it would overlap one already placed near it
+    column, char = 1.035, 0.008                     # x of the label column; about one character's width
+    placed: list[tuple[float, float, float]] = []   # (x0, x1, y) of the labels so far
+    for i in np.flatnonzero(ok)[np.argsort(-y[ok], kind="stable")]:
+        tx = column if x[i] > 0.93 else x[i] + 0.012
+        tx1, ty = tx + char * len(names[i]), y[i]
+        hits = lambda: [py for px0, px1, py in placed if px0 < tx1 and tx < px1 and abs(py - ty) < label_gap]
+        while hits():
+            ty = min(hits()) - label_gap
+        placed.append((tx, tx1, ty))
+        ax.annotate(names[i], (x[i], y[i]), xytext=(tx, ty), fontsize=7, va="center",
+                    arrowprops=dict(arrowstyle="-", lw=0.4, color="0.6") if tx == column or ty != y[i] else None)
+
+
+def _spearman_note(ax, x: np.ndarray, y: np.ndarray, names: Sequence[str], ok: np.ndarray) -> None:
+    "Spearman's rho of the drawn points, and the attributes left out, in the top-left corner."
+    rho = spearman(x, y)
+    note = f"Spearman rho = {rho:.2f} over {int(ok.sum())} attributes"
+    if (~ok).any():
+        note += "\nnot drawn (too few identities): " + ", ".join(np.asarray(names)[~ok])
+    ax.text(0.02, 0.98, note, transform=ax.transAxes, va="top", fontsize=8)
+
+
 def plot_explained_vs_encoded(encoded,   # (M,) what T knows of each attribute (the probe's pooled AUC)
                               explained, # (M,) how often the explanation credits it (X-Prec_e hit rate)
                               names: Sequence[str], title: str | None = None,
@@ -222,44 +265,16 @@ def plot_explained_vs_encoded(encoded,   # (M,) what T knows of each attribute (
         fig, ax = plt.subplots(figsize=(7.2, 5.2))
     else:
         fig, (ax, bx) = plt.subplots(1, 2, figsize=(12.0, 5.2), gridspec_kw=dict(width_ratios=(1.45, 1)))
-        w = breakdown["pairs (blind)"] / breakdown["pairs (blind)"].sum()   # the summary's N_d weights
-        for name, colour, label in (("clear", "tab:green", "differ only in attributes T encodes"),
-                                    ("blind", "tab:red", "differ in an attribute T does not encode")):
-            values = breakdown[f"X-mAP_c ({name})"]
-            bx.plot(breakdown.index, values, "o-", color=colour,
-                    label=f"{label} (N_d-matched mean {(values * w).sum():.2f})")
-        if reference is not None:
-            bx.axhline(reference[1], color="0.4", ls=":", lw=1, label=reference[0])
-        bx.set_xlabel("attributes that differ in the pair (N_d)"); bx.set_ylabel("X-mAP_c (%)")
-        bx.set_xticks(list(breakdown.index))
-        bx.legend(fontsize=7, loc="lower left"); bx.grid(alpha=0.3)
-        bx.spines[["top", "right"]].set_visible(False)
-        bx.set_title("X-mAP_c of the pairs, per number of differing attributes", fontsize=10)
+        _breakdown_panel(bx, breakdown, reference)
     ax.axvline(0.5, color="0.6", ls="--", lw=1)
     ax.scatter(x[ok], y[ok], s=28, color="tab:blue", zorder=3)
-    # labels right of their point; for the crowded right edge (x > 0.93), in a column right of 1.0 with a
-    # leader line; a label is pushed down while it would overlap one already placed near it
-    column, char = 1.035, 0.008                     # x of the label column; about one character's width
-    placed: list[tuple[float, float, float]] = []   # (x0, x1, y) of the labels so far
-    for i in np.flatnonzero(ok)[np.argsort(-y[ok], kind="stable")]:
-        tx = column if x[i] > 0.93 else x[i] + 0.012
-        tx1, ty = tx + char * len(names[i]), y[i]
-        hits = lambda: [py for px0, px1, py in placed if px0 < tx1 and tx < px1 and abs(py - ty) < label_gap]
-        while hits():
-            ty = min(hits()) - label_gap
-        placed.append((tx, tx1, ty))
-        ax.annotate(names[i], (x[i], y[i]), xytext=(tx, ty), fontsize=7, va="center",
-                    arrowprops=dict(arrowstyle="-", lw=0.4, color="0.6") if tx == column or ty != y[i] else None)
+    _label_points(ax, x, y, names, ok, label_gap)
     ax.set_xlim(min(0.35, np.nanmin(x[ok]) - 0.03) if ok.any() else 0.35, 1.2)
     ax.set_xticks([t for t in ax.get_xticks() if t <= 1.0 + 1e-9])
     ax.spines[["top", "right"]].set_visible(False)
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel(xlabel); ax.set_ylabel(ylabel)
-    rho = spearman(x, y)
-    note = f"Spearman rho = {rho:.2f} over {int(ok.sum())} attributes"
-    if (~ok).any():
-        note += "\nnot drawn (too few identities): " + ", ".join(np.asarray(names)[~ok])
-    ax.text(0.02, 0.98, note, transform=ax.transAxes, va="top", fontsize=8)
+    _spearman_note(ax, x, y, names, ok)
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title, fontsize=10)
@@ -267,27 +282,13 @@ def plot_explained_vs_encoded(encoded,   # (M,) what T knows of each attribute (
     return fig
 
 # %% ../nbs/25_target_probe.ipynb #b2da402d
-def blind_spot_breakdown(attr_dist,          # (n, m, M) attribute distances of query-gallery pairs
-                         q_attrs, g_attrs,   # (n, M), (m, M) identity attributes, +-1
-                         blind,              # (M,) bool: the attributes T does not encode
-                         valid=None,         # (n, m) bool: the pairs that count (default: all)
-                         min_pairs: int = 50,  # an N_d row needs this many pairs in both groups
-                         query_chunk: int = 32,  # queries scored at a time (bounds the memory)
-                         ) -> tuple["pd.DataFrame", dict]:
-    """X-mAP_c / X-mAP_e per N_d for the pairs that differ in a blind-spot attribute ('blind') and for
-    those that do not ('clear'), and both groups' X-mAP averaged with the blind pairs' N_d weights."""
-    import pandas as pd
+def _blind_spot_sums(dist, qa, ga, valid, blind, query_chunk: int) -> dict[tuple[int, str], np.ndarray]:
+    """Per (N_d, 'clear' or 'blind'): the pairs, and the pairs and summed AP of each ranking (e, c), summed over
+    query chunks."""
     from amd_reid.explain_metrics import explanation_metrics
-    qa, ga = torch.as_tensor(q_attrs), torch.as_tensor(g_attrs)
-    n, m, M = len(qa), len(ga), qa.shape[1]
-    blind = torch.as_tensor(np.array(blind, bool))
-    if blind.shape != (M,):
-        raise ValueError(f"blind must be one flag per attribute, ({M},), got {tuple(blind.shape)}")
-    dist = torch.as_tensor(attr_dist)
-    valid = torch.ones(n, m, dtype=torch.bool) if valid is None else torch.as_tensor(valid, dtype=torch.bool)
+    n, M = len(qa), qa.shape[1]
     # Each valid pair is scored as a one-row "query" whose attributes are +1 where the pair differs, against one
-    # "gallery" item with all attributes -1: the same differing set. Sums over query chunks: per (N_d, group)
-    # the pairs, and the pairs and summed AP of each ranking.
+    # "gallery" item with all attributes -1: the same differing set.
     everywhere_absent = -torch.ones(1, M, dtype=torch.int8)
     sums: dict[tuple[int, str], np.ndarray] = {}
     for i0 in range(0, n, query_chunk):
@@ -303,6 +304,12 @@ def blind_spot_breakdown(attr_dist,          # (n, m, M) attribute distances of 
                 ne, nc = ev["num_pairs_e"], ev["num_pairs_c"]
                 sums.setdefault((k, name), np.zeros(5))[:] += [ev["num_pairs"], ne, ev["xmap_e"] * ne if ne else 0.0,
                                                                 nc, ev["xmap_c"] * nc if nc else 0.0]
+    return sums
+
+
+def _blind_spot_table(sums: dict[tuple[int, str], np.ndarray], M: int, min_pairs: int) -> "pd.DataFrame":
+    "One row per N_d with at least `min_pairs` pairs in both groups: each group's pairs, X-mAP_c and X-mAP_e (%)."
+    import pandas as pd
     rows = {}
     for k in range(1, M + 1):
         acc = {name: sums.get((k, name), np.zeros(5)) for name in ("clear", "blind")}
@@ -312,7 +319,26 @@ def blind_spot_breakdown(attr_dist,          # (n, m, M) attribute distances of 
         for name, (pairs, ne, se, nc, sc) in acc.items():
             rows[k] |= {f"pairs ({name})": int(pairs), f"X-mAP_c ({name})": 100 * sc / nc if nc else float("nan"),
                         f"X-mAP_e ({name})": 100 * se / ne}
-    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("N_d")
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("N_d")
+
+
+def blind_spot_breakdown(attr_dist,          # (n, m, M) attribute distances of query-gallery pairs
+                         q_attrs, g_attrs,   # (n, M), (m, M) identity attributes, +-1
+                         blind,              # (M,) bool: the attributes T does not encode
+                         valid=None,         # (n, m) bool: the pairs that count (default: all)
+                         min_pairs: int = 50,  # an N_d row needs this many pairs in both groups
+                         query_chunk: int = 32,  # queries scored at a time (bounds the memory)
+                         ) -> tuple["pd.DataFrame", dict]:
+    """X-mAP_c / X-mAP_e per N_d for the pairs that differ in a blind-spot attribute ('blind') and for
+    those that do not ('clear'), and both groups' X-mAP averaged with the blind pairs' N_d weights."""
+    qa, ga = torch.as_tensor(q_attrs), torch.as_tensor(g_attrs)
+    n, m, M = len(qa), len(ga), qa.shape[1]
+    blind = torch.as_tensor(np.array(blind, bool))
+    if blind.shape != (M,):
+        raise ValueError(f"blind must be one flag per attribute, ({M},), got {tuple(blind.shape)}")
+    dist = torch.as_tensor(attr_dist)
+    valid = torch.ones(n, m, dtype=torch.bool) if valid is None else torch.as_tensor(valid, dtype=torch.bool)
+    table = _blind_spot_table(_blind_spot_sums(dist, qa, ga, valid, blind, query_chunk), M, min_pairs)
     if table.empty:
         return table, {}
     w = table["pairs (blind)"] / table["pairs (blind)"].sum()
