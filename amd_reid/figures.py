@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import textwrap
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import matplotlib
 import numpy as np
@@ -31,8 +31,8 @@ from .training import read_log
 # %% auto #0
 __all__ = ['COLOURS', 'SERIES_COLOURS', 'MASK_CMAP', 'PRETTY_METRICS', 'attribute_label', 'save_figure', 'text_overlaps',
            'attribute_statistics', 'mean_image', 'average_mask_figure', 'pair_explanation_figure', 'reweighted_rank',
-           'rank_list_figure', 'architecture_figure', 'results_table_figure', 'metric_label', 'training_curves',
-           'attribute_scores_figure']
+           'rank_list_figure', 'ArchitectureParts', 'resnet_parts', 'architecture_parts', 'architecture_figure',
+           'results_table_figure', 'metric_label', 'training_curves', 'attribute_scores_figure']
 
 # %% ../nbs/30_figures.ipynb #53081901
 COLOURS: dict[str, str] = {
@@ -608,6 +608,40 @@ def rank_list_figure(query, gallery: Sequence, distances: Sequence[float], corre
 
 # %% ../nbs/30_figures.ipynb #7854de7a
 _ARCH_CHANNELS = {18: 512, 34: 512, 50: 2048, 101: 2048}
+
+
+class ArchitectureParts(NamedTuple):
+    "How `architecture_figure` labels the target T: its name, its parts, its map and its embedding."
+    name: str                  # e.g. 'ResNet-50', 'OSNet x1_0'
+    early: str                 # the part the interpreter shares with T (frozen)
+    late: str                  # the part the interpreter copies as its own trunk
+    channels: int              # of T's final map
+    head: str                  # how T's head turns a (masked) map into the embedding
+    embed: int                 # the embedding's size
+
+
+def resnet_parts(depth: int) -> ArchitectureParts:
+    "Our ResNet-`depth` target as the paper draws it (a BNNeck head with GeM)."
+    if depth not in _ARCH_CHANNELS:
+        raise ValueError(f"architecture_figure: depth must be one of {sorted(_ARCH_CHANNELS)}, got {depth}")
+    C = _ARCH_CHANNELS[depth]
+    return ArchitectureParts(f"ResNet-{depth}", "stem + layer1\n+ layer2", "layer3 + layer4", C, "GeM + BN", C)
+
+
+def architecture_parts(target) -> ArchitectureParts:
+    "The labels of a target model: a ResNet by its depth, torchreid's OSNet by its stages, any other by its parts."
+    from amd_reid.backbones import ResNetBackbone
+    from amd_reid.targets import OSNetBackbone
+    bb, head = target.backbone, target.head
+    if isinstance(bb, ResNetBackbone):
+        return resnet_parts(bb.depth)
+    if isinstance(bb, OSNetBackbone):
+        name, early, late = f"OSNet{'-IBN' if bb.IN else ''} {bb.width}", "conv1 + conv2", "conv3 \u2013 conv5"
+    else:
+        name, early, late = type(bb).__name__, "early part", "late part"
+    pool = {"avg": "average", "gem": "GeM", "max": "max"}.get(getattr(head, "pooling", ""), "pool")
+    fc = " + fc" if getattr(head, "fc", None) is not None else ""
+    return ArchitectureParts(name, early, late, bb.out_channels, f"{pool}{fc}", head.feature_dim)
 _ARCH_ROWS = (36.0, 17.0, 26.5, 2.5)    # y of the rows: target, interpreter, middle (stem, loss), classifier
 _ARCH_BOX_H = 7.0                       # the height of every box
 
@@ -633,24 +667,25 @@ def _numbered_boxes(ax):
     return lambda x, y, wd, text, kind, **kw: _box(ax, x, y, wd, _ARCH_BOX_H, text, kind, gid=f"box{next(n)}", **kw)
 
 
-def _architecture_boxes(ax, B, depth: int, C: int, M: int, size: tuple[int, int]) -> None:
+def _architecture_boxes(ax, B, T: ArchitectureParts, M: int, size: tuple[int, int]) -> None:
     "The input and shared stem (middle row), T's branch (top), I's branch (bottom), the distances and the losses."
     ty, iy, my, _ = _ARCH_ROWS
     h, w = size[0] // 16, size[1] // 16                         # last stride 1: 1/16 of the input
     B(5, my, 8.5, f"images\n$x$, $y$\n3\u00d7{size[0]}\u00d7{size[1]}", "tensor")
-    B(17, my, 10.5, f"stem + layer1\n+ layer2\n(ResNet-{depth})", "frozen")
-    B(30, ty, 10.5, "layer3 + layer4\nof T", "frozen")
-    B(30, iy, 10.5, "layer3 + layer4\nof I (own copy)", "trained")
+    C = T.channels
+    B(17, my, 10.5, f"{T.early}\n({T.name})", "frozen")
+    B(30, ty, 10.5, f"{T.late}\nof T", "frozen")
+    B(30, iy, 10.5, f"{T.late}\nof I (own copy)", "trained")
     B(43, iy, 9.5, f"conv 3\u00d73\n{C} \u2192 256", "trained")
     B(55, iy, 9.5, f"conv 1\u00d71\n256 \u2192 {M}", "trained")
     B(67.5, iy, 10.5, "mask activation\n$A_m$: exp | \u221a(1+x)", "trained")
     B(67.5, ty, 10.5, f"$F_T(x)$\n{C}\u00d7{h}\u00d7{w}", "tensor")
     ax.add_patch(mpatches.Circle((80, iy), 2.2, fc="white", ec="0.25", lw=1.0, zorder=2))
     ax.text(80, iy, "\u00d7", ha="center", va="center", fontsize=12, zorder=3)
-    B(92, ty, 9.5, "head of T\nGeM + BN", "frozen")
-    B(92, iy, 9.5, "head of T\nGeM + BN", "frozen")
-    B(103.5, ty, 8.5, f"$f(x)$\n{C}", "tensor")
-    B(103.5, iy, 8.5, f"$f_m(x)$\n{M}\u00d7{C}", "tensor")
+    B(92, ty, 9.5, f"head of T\n{T.head}", "frozen")
+    B(92, iy, 9.5, f"head of T\n{T.head}", "frozen")
+    B(103.5, ty, 8.5, f"$f(x)$\n{T.embed}", "tensor")
+    B(103.5, iy, 8.5, f"$f_m(x)$\n{M}\u00d7{T.embed}", "tensor")
     B(115, ty, 9.5, "$d(x,y)$", "tensor")
     B(115, iy, 9.5, "$d_m(x,y)$", "tensor")
     B(115, my, 10.5, "$\\mathcal{L}_{md} = |d - \\hat d\\,|$\n$\\hat d = \\Sigma_m d_m \\,/\\, M$", "loss")
@@ -685,10 +720,10 @@ def _architecture_arrows(ax, M: int) -> None:
             fontweight="bold", va="top")
 
 
-def _classifier_row(ax, B, M: int) -> None:
+def _classifier_row(ax, B, T: ArchitectureParts, M: int) -> None:
     "I's optional attribute classifier, a row below the interpreter fed by the stem."
     _, _, my, cy = _ARCH_ROWS
-    B(30, cy, 10.5, "layer3 + layer4\n(attribute copy)", "trained")
+    B(30, cy, 10.5, f"{T.late}\n(attribute copy)", "trained")
     B(43, cy, 9.5, "GeM + BN\n+ linear", "trained")
     B(55, cy, 9.5, f"attribute\nlogits ({M})", "tensor")
     B(67.5, cy, 10.5, "weighted BCE\nwith $a_x$ (optional)", "loss")
@@ -697,21 +732,21 @@ def _classifier_row(ax, B, M: int) -> None:
         _arrow(ax, (x0, cy), (x1, cy))
 
 
-def architecture_figure(depth: int = 50, num_attributes: int = 26, size: tuple[int, int] = (256, 128),
-                        with_classifier: bool = False, title: str | None = None) -> Figure:
-    "Block diagram of AMD: the frozen target T and the interpreter I, with the tensors and losses between them."
-    if depth not in _ARCH_CHANNELS:
-        raise ValueError(f"architecture_figure: depth must be one of {sorted(_ARCH_CHANNELS)}, got {depth}")
-    C, M = _ARCH_CHANNELS[depth], num_attributes
+def architecture_figure(target: int | ArchitectureParts = 50, num_attributes: int = 26,
+                        size: tuple[int, int] = (256, 128), with_classifier: bool = False,
+                        title: str | None = None) -> Figure:
+    """Block diagram of AMD: the frozen target T and the interpreter I, with the tensors and losses between them.
+    `target`: our ResNet's depth, or any target's `architecture_parts`."""
+    T, M = resnet_parts(target) if isinstance(target, int) else target, num_attributes
     ymin, ymax, xmax = (-1.5 if with_classifier else 3.5), 43.0, 121.0
     fig = Figure(figsize=(14.0, 14.0 * (ymax - ymin) / xmax + 0.5), layout="constrained")
     ax = fig.subplots()
     ax.set_xlim(0, xmax); ax.set_ylim(ymin, ymax); ax.set_aspect("equal"); ax.axis("off")
     B = _numbered_boxes(ax)
-    _architecture_boxes(ax, B, depth, C, M, size)
+    _architecture_boxes(ax, B, T, M, size)
     _architecture_arrows(ax, M)
     if with_classifier:
-        _classifier_row(ax, B, M)
+        _classifier_row(ax, B, T, M)
     fig.legend(handles=[mpatches.Patch(fc=COLOURS[k], ec="0.25", label=lab) for k, lab in
                         (("frozen", "frozen (T's weights)"), ("trained", "trained (I)"),
                          ("tensor", "tensor / input"), ("loss", "loss"))],

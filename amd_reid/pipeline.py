@@ -562,8 +562,8 @@ def _setup_figures(save, ds, target, interp, gc, table, out: Path) -> None:
     split = pd.Series(ds.attributes.attrs.get("split", {}))
     frames = {s: ds.attributes.loc[split.index[split == s]] for s in ("train", "test") if (split == s).any()}
     save(F.attribute_statistics(frames, title=f"Attribute statistics of {ds.root.name}"), "attribute_statistics")
-    bb = target.backbone
-    save(F.architecture_figure(bb.depth, len(names), tuple(interp.input_size), interp.with_classifier), "architecture")
+    save(F.architecture_figure(F.architecture_parts(target), len(names), tuple(interp.input_size),
+                               interp.with_classifier), "architecture")
     save(F.training_curves({"target": out / "target", "interpreter": out / "interpreter"}), "training_curves")
     bg = F.mean_image([r.path for r in ds.gallery[:: max(1, len(ds.gallery) // 300)]], tuple(interp.input_size))
     save(F.average_mask_figure(gc, names=names, background=bg, title="Average attention masks over the gallery"),
