@@ -229,7 +229,8 @@ def _label_points(ax, x: np.ndarray, y: np.ndarray, names: Sequence[str], ok: np
     for i in np.flatnonzero(ok)[np.argsort(-y[ok], kind="stable")]:
         tx = column if x[i] > 0.93 else x[i] + 0.012
         tx1, ty = tx + char * len(names[i]), y[i]
-        hits = lambda: [py for px0, px1, py in placed if px0 < tx1 and tx < px1 and abs(py - ty) < label_gap]
+        hits = lambda: [py for px0, px1, py in placed                # 1e-9: a label one gap below another is
+                        if px0 < tx1 and tx < px1 and abs(py - ty) < label_gap - 1e-9]   # clear of it, rounding aside
         while hits():
             ty = min(hits()) - label_gap
         placed.append((tx, tx1, ty))
