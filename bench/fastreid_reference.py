@@ -4,9 +4,9 @@ and EmbeddingHead, from FastReID's config), gives it random weights by a recipe 
 checkpointer does (`{'model': state_dict, 'iteration': N}`) and saves random 0-255 images with FastReID's eval-mode
 features of them (Baseline.forward: pixel normalisation, backbone, head).
 
-The recipe makes the weights reproducible without FastReID: for every floating-point tensor of the state dict, in
-sorted key order, `torch.rand(shape, generator=g) * (hi - lo) + lo` from one generator seeded with `seed`; integer
-tensors (num_batches_tracked) are 0. The ranges keep every layer away from the identity (BN and IN affine parameters
+The recipe makes the weights reproducible without FastReID: for every tensor of the state dict, in
+sorted key order, `torch.rand(shape, generator=g) * (hi - lo) + lo` from one generator seeded with `seed` (integer
+tensors, num_batches_tracked, get the range (0, 0): 0). The ranges keep every layer away from the identity (BN and IN affine parameters
 and statistics, the non-local blocks' zero-initialised BN, the GeM exponent) and the activations of a random
 ResNet-50 finite.
 
@@ -62,17 +62,15 @@ def value_range(key: str, shape) -> tuple[float, float]:
 
 
 def recipe(sd: dict) -> list:
-    "[(key, shape, lo, hi)] for the floating-point tensors of `sd`, in sorted key order."
-    return [(k, tuple(v.shape), *value_range(k, v.shape)) for k, v in sorted(sd.items()) if v.is_floating_point()]
+    "[(key, shape, lo, hi)] for every tensor of `sd`, in sorted key order; (0, 0) for integer ones (num_batches_tracked)."
+    return [(k, tuple(v.shape), *(value_range(k, v.shape) if v.is_floating_point() else (0.0, 0.0)))
+            for k, v in sorted(sd.items())]
 
 
-def generate(rec: list, seed: int, sd_like: dict) -> dict:
-    "The weights a recipe makes (integer tensors of `sd_like` 0)."
+def generate(rec: list, seed: int) -> dict:
+    "The weights a recipe makes: one generator seeded with `seed`, the tensors in the recipe's order."
     g = torch.Generator().manual_seed(seed)
-    out = {k: torch.zeros_like(v) for k, v in sd_like.items() if not v.is_floating_point()}
-    for key, shape, lo, hi in rec:
-        out[key] = torch.rand(shape, generator=g) * (hi - lo) + lo
-    return out
+    return {key: torch.rand(shape, generator=g) * (hi - lo) + lo for key, shape, lo, hi in rec}
 
 
 def main() -> None:
@@ -89,11 +87,11 @@ def main() -> None:
         model = build(name, args.classes)
         sd, seed = model.state_dict(), 1000 + i
         rec = recipe(sd)
-        model.load_state_dict(generate(rec, seed, sd), strict=True)
+        model.load_state_dict(generate(rec, seed), strict=True)
         model.eval()
         images = torch.rand(args.images, 3, *args.size, generator=torch.Generator().manual_seed(seed)) * 255
         with torch.no_grad():
-            feat = model(images)                   # Baseline's eval forward: (images - pixel_mean) / pixel_std, ...
+            feat = model(images.clone())           # eval forward; it normalises its input in place (sub_, div_)
         torch.save({"model": model.state_dict(), "iteration": 1}, out / f"{name}.pth")
         torch.save({"images": images, "embed": feat, "name": name, "recipe": rec, "seed": seed,
                     "config": VARIANTS[name]}, out / f"{name}.expected.pt")
