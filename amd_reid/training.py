@@ -321,7 +321,8 @@ def save_imported_target(model: ReIDModel, cfg: TargetConfig, out_dir: str | Pat
     if isinstance(model, TorchreidModel):                          # the name fixes the architecture
         cfg = cfg.replace(arch=f"torchreid:{model.name}", pooling="avg", classifier="linear", pretrained=False)
     else:
-        cfg = cfg.replace(arch=model.arch if isinstance(model, FastReIDModel) else "resnet", depth=model.backbone.depth, last_stride=model.backbone.last_stride, pooling=model.head.pooling,
+        cfg = cfg.replace(arch=model.arch if isinstance(model, FastReIDModel) else "resnet", depth=model.backbone.depth,
+                          last_stride=model.backbone.last_stride, pooling=model.head.pooling,
                           stem_pool=model.backbone.stem_pool, classifier=model.head.classifier_type, pretrained=False)
     with folder_lock(out_dir):
         if resume_file(out_dir) is not None or (out_dir / "last.pt").exists():
