@@ -6,13 +6,11 @@ amd_reid.interpreter.target_from_fastreid reads the file (the architecture from 
 and embeds the same images, normalised as amd-reid's transforms do. Prints the largest absolute difference per variant;
 exits 1 if one exceeds --tol.
 
-    python bench/check_fastreid_models.py [--variants bot_R50-ibn ...] [--size 128 64] [--tol 1e-4]
+    python bench/check_fastreid_models.py [--names bot_R50-ibn ...] [--size 128 64] [--tol 1e-4]
     python bench/check_fastreid_models.py --write-fixture nbs/fixtures/fastreid_models.pt   # the notebook's fixture
 """
 from __future__ import annotations
 
-import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,16 +18,13 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-REFERENCE_PY = ROOT / "bench" / ".venv-fastreid" / "bin" / "python"
+from reference_check import ROOT, check_parser, run_reference, verdict
+
 DEFAULT_VARIANTS = ("bot_R50-ibn", "sbs_R50-nl", "sbs_R50-ibn-nl-emb256", "bot_R18-ibn-emb128")
 
 
 def reference(out: Path, variants, size, images: int) -> None:
-    if not REFERENCE_PY.exists():
-        sys.exit(f"{REFERENCE_PY} not found: run bench/setup_fastreid.sh first")
-    subprocess.run([str(REFERENCE_PY), str(ROOT / "bench" / "fastreid_reference.py"), str(out), *variants,
-                    "--size", str(size[0]), str(size[1]), "--images", str(images)], check=True)
+    run_reference("fastreid", "fastreid_reference.py", out, variants, size, images)
 
 
 def imported(d: Path, variant: str):
@@ -60,30 +55,23 @@ def write_fixture(path: Path, variants) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS)
-    ap.add_argument("--size", type=int, nargs=2, default=(128, 64))
-    ap.add_argument("--tol", type=float, default=1e-4)
-    ap.add_argument("--write-fixture", type=Path, help="write the variants' recipes, 2 images and FastReID's features")
+    ap = check_parser(__doc__, DEFAULT_VARIANTS, "write the variants' recipes, 2 images and FastReID's features")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     if args.write_fixture:
-        write_fixture(args.write_fixture, args.variants)
+        write_fixture(args.write_fixture, args.names)
     with tempfile.TemporaryDirectory() as d:
         t0 = time.time()
-        reference(Path(d), args.variants, args.size, 4)
+        reference(Path(d), args.names, args.size, 4)
         print(f"FastReID's models built and run in {time.time() - t0:.0f} s")
         worst = 0.0
-        for variant in args.variants:
+        for variant in args.names:
             model, got, exp = imported(Path(d), variant)
             diff = (got - exp["embed"]).abs().max().item()
             worst = max(worst, diff)
             print(f"{variant:22s} imported as {model.name}: feature {tuple(got.shape)}  max |ours - FastReID| = "
                   f"{diff:.2e}  (largest |feature| {exp['embed'].abs().max().item():.2f})", flush=True)
-    ok = worst <= args.tol
-    print(f"{'OK' if ok else 'FAILED'}: largest difference {worst:.2e} (tolerance {args.tol:g}) at "
-          f"{args.size[0]} x {args.size[1]}")
-    return 0 if ok else 1
+    return verdict(worst, args.tol, args.size)
 
 
 if __name__ == "__main__":

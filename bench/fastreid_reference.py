@@ -12,11 +12,14 @@ ResNet-50 finite.
 
     python bench/fastreid_reference.py OUT_DIR --size H W --images N VARIANT [VARIANT ...]
 """
-import argparse
 import math
 import pathlib
+import sys
 
 import torch
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from reference_check import reference_parser  # noqa: E402
 
 VARIANTS = {   # name -> FastReID config: MODEL.BACKBONE.* and MODEL.HEADS.*
     "bot_R50-ibn": dict(DEPTH="50x", WITH_IBN=True, WITH_NL=False, POOL_LAYER="GlobalAvgPool", EMBEDDING_DIM=0,
@@ -74,16 +77,10 @@ def generate(rec: list, seed: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("out")
-    ap.add_argument("variants", nargs="+", choices=sorted(VARIANTS))
-    ap.add_argument("--size", type=int, nargs=2, default=(128, 64))
-    ap.add_argument("--images", type=int, default=4)
-    ap.add_argument("--classes", type=int, default=11)
-    args = ap.parse_args()
+    args = reference_parser({"choices": sorted(VARIANTS)}).parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for i, name in enumerate(args.variants):
+    for i, name in enumerate(args.names):
         model = build(name, args.classes)
         sd, seed = model.state_dict(), 1000 + i
         rec = recipe(sd)

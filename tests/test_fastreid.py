@@ -4,8 +4,6 @@ torch); without it, every variant of the saved fixture (nbs/fixtures/fastreid_mo
 random weights, images and FastReID's features; 20_interpreter checks one of them) is the check every run makes."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,11 +16,8 @@ HAS_REFERENCE = REFERENCE_PY.exists() and any((ROOT / "bench" / ".venv-fastreid"
 
 
 @pytest.mark.skipif(not HAS_REFERENCE, reason="no FastReID reference environment with torch (bench/setup_fastreid.sh)")
-def test_embeddings_equal_fastreids_own_models():
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / "check_fastreid_models.py"), "--tol", "1e-4"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=1800)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "OK: largest difference" in r.stdout, r.stdout
+def test_embeddings_equal_fastreids_own_models(reference_check):
+    reference_check("check_fastreid_models.py")
 
 
 def test_fixture_is_small():
