@@ -79,8 +79,8 @@ def fresh_tail(backbone, pretrained: bool | str | Path = False) -> nn.Module:
         return make_tail(backbone.depth, pretrained, backbone.last_stride)
     if pretrained:
         raise ValueError(f"AMDInterpreter: pretrained={pretrained!r} starts the interpreter's trunk from ImageNet "
-                         f"ResNet weights, but the target is a {type(backbone).__name__}, whose late part is no "
-                         f"ResNet's; start it from T's own (init_from_target=True) or from scratch (pretrained=False)")
+                         f"ResNet weights, but the target is a {type(backbone).__name__}, whose late part is not "
+                         f"a plain ResNet's; start it from T's own (init_from_target=True) or from scratch (pretrained=False)")
     return backbone.fresh_late_part().requires_grad_(True).train()
 
 
