@@ -62,6 +62,8 @@ fi
 "$VENV/bin/python" -c "import sys; sys.path.insert(0, '$BUILD'); import rank_cy; print('rank_cy ready:', rank_cy.__file__)"
 
 if [ "$MODELS" = 1 ]; then
+  # pip then warns that fastreid wants torch 1.13 and faiss, opencv, sklearn, tensorboard: its modeling code runs
+  # on the main .venv's torch, and needs none of the others
   # shellcheck disable=SC2086
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check $TORCH_SPECS "yacs>=0.1.8,<0.2" \
     "termcolor>=2.2,<3" "tabulate>=0.9,<0.10" pyyaml
