@@ -204,9 +204,9 @@ def cmd_evaluate(args) -> int:
 
 def cmd_import_target(args) -> int:
     """Make a ReID model trained elsewhere a target run for train-interpreter: a FastReID BoT / SBS ResNet (its
-    model_final.pth) or a torchreid model (OSNet, resnet50, resnet50_fc512: its model.pth.tar-N), told by the file."""
+    model_final.pth; IBN-a, non-local blocks, GeM-P, a reduction) or a torchreid model (OSNet, resnet50, resnet50_fc512: its model.pth.tar-N), told by the file."""
     from amd_reid.interpreter import target_from_fastreid
-    from amd_reid.targets import read_reid_checkpoint, target_from_torchreid, target_name
+    from amd_reid.targets import PooledHead, read_reid_checkpoint, target_from_torchreid, target_name
     from amd_reid.training import TARGET_PRESETS, save_imported_target
     if min(args.size) < 1:
         raise ValueError(f"--size must be at least 1, got {args.size}")
@@ -222,14 +222,15 @@ def cmd_import_target(args) -> int:
             raise ValueError(f"{args.ckpt}: a torchreid model, whose architecture its name fixes; {' and '.join(given)} "
                              f"are for FastReID models")
         model = target_from_torchreid(content, source=args.ckpt)
-        what = f"{target_name(model)} target ({model.head.num_classes} identities, {model.head.feature_dim}-d feature"
     else:
         if args.stem_pool is None:
             raise ValueError(f"{args.ckpt}: a FastReID model; say which stem max-pool trained it, --stem-pool "
                              f"fastreid (FastReID 1.x) or torchvision (0.1, the AMD authors' fork)")
         model = target_from_fastreid(content, stem_pool=args.stem_pool, pooling=args.pooling,
                                      classifier=args.classifier or "circle", source=args.ckpt)
-        what = f"{target_name(model)} target ({model.head.num_classes} identities, {model.head.pooling} pooling"
+    head = model.head                                       # what was found: FastReID's features, or torchreid's name
+    what = f"{target_name(model)} target ({head.num_classes} identities, " + (
+        f"{head.feature_dim}-d feature" if isinstance(head, PooledHead) else f"{head.pooling} pooling")
     path = save_imported_target(model, TARGET_PRESETS[args.preset].replace(size=tuple(args.size)), args.out, args.ckpt)
     h, w = args.size
     print(f"{args.ckpt}: a {'torchreid' if kind == 'torchreid' else 'FastReID'} model\n{what}, {h} x {w} input) "

@@ -18,13 +18,14 @@ from .backbones import ResNetBackbone, make_tail
 from .checkpoint import load_checkpoint, load_state_dict_strict
 from .data import IMAGENET_MEAN, IMAGENET_STD
 from .heads import AvgPool, GeM, ReIDModel, build_reid_model
-from .targets import check_target
+from .targets import build_fastreid_model, check_target, fastreid_arch
 
 # %% auto #0
 __all__ = ['MASK_NORMS', 'FASTREID_KEY_MAP', 'FASTREID_DROPPED', 'FASTREID_LOGIT_BN', 'FASTREID_TARGET_KEY_MAP',
-           'mask_activation', 'AttributeHead', 'freeze', 'target_late_part', 'target_tail_copy', 'fresh_tail',
-           'unit_masks', 'AMDInterpreter', 'convert_fastreid_state_dict', 'fastreid_architecture', 'target_pooling',
-           'interpreter_from_fastreid', 'load_fastreid_interpreter', 'target_from_fastreid']
+           'FASTREID_MODEL_KEY_MAP', 'mask_activation', 'AttributeHead', 'freeze', 'target_late_part',
+           'target_tail_copy', 'fresh_tail', 'unit_masks', 'AMDInterpreter', 'convert_fastreid_state_dict',
+           'fastreid_architecture', 'target_pooling', 'interpreter_from_fastreid', 'load_fastreid_interpreter',
+           'fastreid_features', 'target_from_fastreid']
 
 # %% ../nbs/20_interpreter.ipynb #54d7ba15
 def mask_activation(x: torch.Tensor) -> torch.Tensor:
@@ -78,8 +79,8 @@ def fresh_tail(backbone, pretrained: bool | str | Path = False) -> nn.Module:
         return make_tail(backbone.depth, pretrained, backbone.last_stride)
     if pretrained:
         raise ValueError(f"AMDInterpreter: pretrained={pretrained!r} starts the interpreter's trunk from ImageNet "
-                         f"ResNet weights, but the target is a {type(backbone).__name__}, whose late part is no "
-                         f"ResNet's; start it from T's own (init_from_target=True) or from scratch (pretrained=False)")
+                         f"ResNet weights, but the target is a {type(backbone).__name__}, whose late part is not "
+                         f"a plain ResNet's; start it from T's own (init_from_target=True) or from scratch (pretrained=False)")
     return backbone.fresh_late_part().requires_grad_(True).train()
 
 
@@ -270,16 +271,17 @@ _RESNET_BY_BLOCKS = {((2, 2, 2, 2), False): 18, ((3, 4, 6, 3), False): 34, ((3, 
                      ((3, 4, 23, 3), True): 101}          # the depths `build_backbone` makes
 
 
-def _resnet_depth(ours: dict[str, torch.Tensor], prefix: str, theirs, source: str) -> int:
-    "The ResNet depth of the trunk under `prefix` in a converted state dict (`theirs(layer)`: its name in the file)."
-    def blocks(layer):
-        pre = f"{prefix}layer{layer}."
+def _resnet_depth(ours: dict[str, torch.Tensor], prefix: str, theirs, source: str, blocks: str = "") -> int:
+    """The ResNet depth of the trunk under `prefix` in a converted state dict (`theirs(layer)`: its name in the file;
+    `blocks`: what comes between a layer's name and its blocks' numbers, 'blocks.' in a `FastReIDResNet`)."""
+    def count(layer):
+        pre = f"{prefix}layer{layer}.{blocks}"
         idx = {int(k[len(pre):].split(".")[0]) for k in ours if k.startswith(pre)}
         if not idx:
             raise ValueError(f"{source}: no weights of T's layer{layer} ({theirs(layer)}.*): not a whole state dict")
         return max(idx) + 1
-    layers = tuple(blocks(i) for i in range(1, 5))
-    bottleneck = f"{prefix}layer1.0.conv3.weight" in ours
+    layers = tuple(count(i) for i in range(1, 5))
+    bottleneck = f"{prefix}layer1.{blocks}0.conv3.weight" in ours
     depth = _RESNET_BY_BLOCKS.get((layers, bottleneck))
     if depth is None:
         raise ValueError(f"{source}: a ResNet with {layers} {'bottleneck' if bottleneck else 'basic'} blocks per "
@@ -380,33 +382,77 @@ FASTREID_TARGET_KEY_MAP: tuple[tuple[str, str], ...] = (
     ("heads.classifier.", "head.classifier."),
     ("heads.weight", "head.classifier.weight"),         # FastReID 1.x keeps the classifier's weight on the head
 )
+FASTREID_MODEL_KEY_MAP: tuple[tuple[str, str], ...] = (   # into a `FastReIDModel` (IBN-a, non-local, reduction)
+    ("backbone.conv1.", "backbone.stem.conv1."),
+    ("backbone.bn1.", "backbone.stem.bn1."),
+    *((f"backbone.layer{i}.", f"backbone.layer{i}.blocks.") for i in range(1, 5)),
+    *((f"backbone.NL_{i}.", f"backbone.layer{i}.nl.") for i in range(1, 5)),   # a stage's non-local blocks
+    ("heads.pool_layer.", "head.pool."),
+    ("heads.bnneck.", "head.fc.0."),
+    ("heads.bottleneck.", "head.fc."),                  # 0: the BNNeck, or the reduction's conv and 1: the BNNeck
+    ("heads.classifier.", "head.classifier."),
+    ("heads.weight", "head.classifier.weight"),
+)
+_FASTREID_REFUSED = ((r"\.se\.", "SE blocks (WITH_SE), which amd-reid does not build"),
+                     (r"^backbone\.layer\d\.\d+\.IN\.|^backbone\.bn1\.IN\.", "IBN-b (instance norms after a block's sum "
+                      "or in the stem), which FastReID 1.4.0 does not build: its IBN is IBN-a's, in bn1"))
 
 
-def target_from_fastreid(sd: dict[str, torch.Tensor], *, stem_pool: str, pooling: str | None = None,
-                         classifier: str = "circle", source: str = "state dict") -> ReIDModel:
-    """Our `ReIDModel`, in eval mode, from the state dict of a FastReID ReID model (`Baseline`: backbone.*, heads.*).
-    Depth and identities come from the tensors, last stride 1; what they cannot tell, the caller says: `stem_pool`
-    ('fastreid' for FastReID 1.x, whose resnet.py pools the stem with `ceil_mode=True`; 'torchvision' for one with
-    `padding=1`, e.g. 0.1) and, without a GeM exponent in the file, `pooling` (see `target_pooling`).
-    `classifier` only shapes training logits."""
-    _check_fastreid_features(sd, source)
-    ours, unknown = _rename_fastreid_keys(sd, FASTREID_TARGET_KEY_MAP)
+def fastreid_features(sd: dict[str, torch.Tensor], source: str = "state dict") -> dict:
+    """What a FastReID model has beyond a plain ResNet with a BNNeck, read from its tensors: dict(ibn (IBN-a), nl
+    (non-local blocks), embedding_dim (the reduction's width, 0 without)); SE blocks and IBN-b are refused by name."""
+    sd = {k.removeprefix("module."): v for k, v in sd.items()}
+    found = [what for pattern, what in _FASTREID_REFUSED if any(re.search(pattern, k) for k in sd)]
+    if found:
+        raise ValueError(f"{source}: the model has {' and '.join(found)}; amd-reid imports FastReID ResNets with IBN-a, "
+                         f"non-local blocks, GeM(-P) or average pooling and a BNNeck, with or without a reduction")
+    neck = sd.get("heads.bottleneck.0.weight")
+    return {"ibn": any(re.match(r"backbone\.layer[1-3]\.\d+\.bn1\.IN\.", k) for k in sd),
+            "nl": any(k.startswith("backbone.NL_") for k in sd),
+            "embedding_dim": neck.shape[0] if neck is not None and neck.dim() == 4 else 0}
+
+
+def _fastreid_target_keys(sd: dict[str, torch.Tensor], key_map, neck: str, source: str) -> dict[str, torch.Tensor]:
+    "A FastReID model's state dict in our names by `key_map`, checked: no unknown key, pixel statistics, a classifier and a BNNeck (`neck`)."
+    ours, unknown = _rename_fastreid_keys(sd, key_map)
     if unknown:
         hint = ("; it is an AMD interpreter of the authors' release: use `interpreter_from_fastreid`"
                 if any(k.startswith(("backbone_", "att_heads.")) for k in unknown) else "")
         raise ValueError(f"{source}: {len(unknown)} keys are not those of a FastReID ResNet ReID model (backbone.*, "
-                         f"heads.pool_layer / bnneck / bottleneck.0 / classifier), e.g. {unknown[:5]}{hint}")
+                         f"heads.pool_layer / bnneck / bottleneck / classifier), e.g. {unknown[:5]}{hint}")
     _check_pixel_statistics(sd, source)
     if "head.classifier.weight" not in ours:
         raise ValueError(f"{source}: no identity classifier (heads.classifier.weight or heads.weight): not a whole "
                          f"FastReID model")
-    if "head.bn.weight" not in ours:
-        raise ValueError(f"{source}: no BNNeck (heads.bnneck / heads.bottleneck.0: WITH_BNNECK False), which "
+    if neck not in ours:
+        raise ValueError(f"{source}: no BNNeck (heads.bnneck / heads.bottleneck: WITH_BNNECK False), which "
                          f"amd-reid's head has; such a model cannot be imported")
-    depth = _resnet_depth(ours, "backbone.", lambda i: f"backbone.layer{i}", source)
-    pool = target_pooling(ours, "head.pool.p", pooling, source)
-    model = build_reid_model(depth, ours["head.classifier.weight"].shape[0], pooling=pool, classifier=classifier,
-                             stem_pool=stem_pool)
+    return ours
+
+
+def target_from_fastreid(sd: dict[str, torch.Tensor], *, stem_pool: str, pooling: str | None = None,
+                         classifier: str = "circle", source: str = "state dict") -> ReIDModel:
+    """Our model, in eval mode, from the state dict of a FastReID ReID model (`Baseline`: backbone.*, heads.*): a
+    `ReIDModel` for a plain ResNet with a BNNeck, a `targets.FastReIDModel` for one with IBN-a, non-local blocks or a
+    reduction (`fastreid_features`). Depth and identities come from the tensors, last stride 1; what they cannot tell,
+    the caller says: `stem_pool` ('fastreid' for FastReID 1.x, whose resnet.py pools the stem with `ceil_mode=True`;
+    'torchvision' for one with `padding=1`, e.g. 0.1) and, without a GeM exponent in the file, `pooling` (see
+    `target_pooling`). `classifier` only shapes a plain model's training logits (FastReIDModel's are linear)."""
+    features = fastreid_features(sd, source)
+    theirs = lambda i: f"backbone.layer{i}"
+    if not any(features.values()):
+        ours = _fastreid_target_keys(sd, FASTREID_TARGET_KEY_MAP, "head.bn.weight", source)
+        depth, n_ids = _resnet_depth(ours, "backbone.", theirs, source), ours["head.classifier.weight"].shape[0]
+        model = build_reid_model(depth, n_ids, pooling=target_pooling(ours, "head.pool.p", pooling, source),
+                                 classifier=classifier, stem_pool=stem_pool)
+    else:
+        emb = features["embedding_dim"]
+        ours = _fastreid_target_keys(sd, FASTREID_MODEL_KEY_MAP, f"head.fc.{1 if emb else 0}.running_var", source)
+        if emb:                                                    # the reduction's 1 x 1 conv, as a Linear
+            ours["head.fc.0.weight"] = ours["head.fc.0.weight"].flatten(1)
+        depth = _resnet_depth(ours, "backbone.", theirs, source, blocks="blocks.")
+        model = build_fastreid_model(fastreid_arch(**features), depth, ours["head.classifier.weight"].shape[0],
+                                     target_pooling(ours, "head.pool.p", pooling, source), stem_pool=stem_pool)
     try:
         load_state_dict_strict(model, ours, source=source)
     except RuntimeError as e:                                      # a file's mismatch is the user's input, not a bug

@@ -20,10 +20,13 @@ from .checkpoint import CHECKPOINT_FORMAT, load_checkpoint
 from .heads import MASKED_CHUNK_ELEMENTS, AvgPool, GeM, ReIDModel
 
 # %% auto #0
-__all__ = ['HEAD_POOLINGS', 'OSNET_WIDTHS', 'TORCHREID_MODELS', 'FASTREID_PREFIXES', 'MaxPool', 'make_pool', 'fc_layers',
-           'PooledHead', 'ConvNorm', 'LightConv3x3', 'ChannelGate', 'OSBlock', 'OSNetBackbone', 'TorchreidModel',
-           'build_torchreid_model', 'torchreid_architecture', 'target_from_torchreid', 'read_torchreid_checkpoint',
-           'load_torchreid_target', 'read_reid_checkpoint', 'check_target', 'target_name', 'SplitBackbone']
+__all__ = ['HEAD_POOLINGS', 'OSNET_WIDTHS', 'TORCHREID_MODELS', 'FASTREID_PREFIXES', 'FASTREID_NL_BLOCKS', 'FASTREID_PARTS',
+           'MaxPool', 'make_pool', 'fc_layers', 'PooledHead', 'ConvNorm', 'LightConv3x3', 'ChannelGate', 'OSBlock',
+           'OSNetBackbone', 'TorchreidModel', 'build_torchreid_model', 'torchreid_architecture',
+           'target_from_torchreid', 'read_torchreid_checkpoint', 'load_torchreid_target', 'read_reid_checkpoint',
+           'InstanceBatchNorm', 'NonLocal', 'ResNetStage', 'reset_parameters_deep', 'FastReIDResNet', 'fastreid_arch',
+           'parse_fastreid_arch', 'FastReIDModel', 'build_fastreid_model', 'check_target', 'target_name',
+           'SplitBackbone']
 
 # %% ../nbs/14b_targets.ipynb #05681d95
 class MaxPool(nn.Module):
@@ -52,12 +55,13 @@ def make_pool(pooling: str, p: float = 3.0, learnable: bool = False) -> nn.Modul
     return {"avg": AvgPool, "max": MaxPool}[pooling]() if pooling != "gem" else GeM(p, learnable=learnable)
 
 # %% ../nbs/14b_targets.ipynb #ed5fe07a
-def fc_layers(in_dim: int, dims: tuple[int, ...] = (512,), bn: bool = True, relu: bool = True) -> nn.Sequential:
-    """torchreid's `fc` (and FastReID's reduction head without its conv): for each width in `dims` a Linear, a
-    BatchNorm1d and a ReLU; `bn` / `relu` False leave them out."""
+def fc_layers(in_dim: int, dims: tuple[int, ...] = (512,), bn: bool = True, relu: bool = True,
+              bias: bool = True) -> nn.Sequential:
+    """torchreid's `fc` (and FastReID's reduction head, whose 1 x 1 conv on the pooled vector is a bias-free Linear):
+    for each width in `dims` a Linear, a BatchNorm1d and a ReLU; `bn` / `relu` / `bias` False leave them out."""
     layers = []
     for d in dims:
-        layers.append(nn.Linear(in_dim, d))
+        layers.append(nn.Linear(in_dim, d, bias=bias))
         if bn: layers.append(nn.BatchNorm1d(d))
         if relu: layers.append(nn.ReLU(inplace=True))
         in_dim = d
@@ -445,6 +449,164 @@ def read_reid_checkpoint(path: str | Path) -> tuple[str, dict]:
     raise _unknown_layout(_strip_module(sd), str(path), "a state dict of a layout amd-reid does not know (FastReID's "
                           "has backbone.* and heads.*, amd-reid's own checkpoints are written by its training)")
 
+# %% ../nbs/14b_targets.ipynb #d4e6fbf3
+class InstanceBatchNorm(nn.Module):
+    "IBN-a's norm (FastReID's `IBN`): an affine instance norm on the first half of the channels, a BN on the rest."
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.half = channels // 2
+        self.IN = nn.InstanceNorm2d(self.half, affine=True)
+        self.BN = nn.BatchNorm2d(channels - self.half)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.IN(x[:, :self.half].contiguous()), self.BN(x[:, self.half:].contiguous())], 1)
+
+
+class NonLocal(nn.Module):
+    """FastReID's non-local block on (B, C, H, W): x + BN(W(y)), y = theta^T phi g / N over the N = H W cells, with
+    `inter` channels in theta, phi, g (FastReID's: 1); the BN starts at 0, so a new block is the identity."""
+
+    def __init__(self, channels: int, inter: int = 1):
+        super().__init__()
+        self.g, self.theta, self.phi = (nn.Conv2d(channels, inter, 1) for _ in range(3))
+        self.W = nn.Sequential(nn.Conv2d(inter, channels, 1), nn.BatchNorm2d(channels))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.zeros_(self.W[1].weight); nn.init.zeros_(self.W[1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, _, H, W = x.shape
+        theta, phi, g = (conv(x).flatten(2) for conv in (self.theta, self.phi, self.g))   # (B, inter, N) each
+        y = (phi @ g.transpose(1, 2)).transpose(1, 2) @ theta / (H * W)  # (theta^T (phi g^T))^T: (B, inter, N)
+        return x + self.W(y.view(B, -1, H, W))
+
+
+class ResNetStage(nn.Module):
+    "A ResNet layer: its `blocks`, and `nl_blocks` non-local blocks of `channels`, one after each of its last blocks."
+
+    def __init__(self, blocks: nn.Sequential, nl_blocks: int = 0, channels: int = 0):
+        super().__init__()
+        self.blocks = blocks
+        self.nl = nn.ModuleList(NonLocal(channels) for _ in range(nl_blocks))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        first = len(self.blocks) - len(self.nl)
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i >= first:
+                x = self.nl[i - first](x)
+        return x
+
+
+def reset_parameters_deep(module: nn.Module) -> nn.Module:
+    "Reset every layer of `module` (PyTorch's initialisation), children before parents, so a parent has the last word."
+    for m in reversed(list(module.modules())):
+        if hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+    return module
+
+# %% ../nbs/14b_targets.ipynb #bda611cd
+FASTREID_NL_BLOCKS: dict[int, tuple[int, int, int, int]] = {   # FastReID's nl_layers_per_stage
+    18: (0, 0, 0, 0), 34: (0, 0, 0, 0), 50: (0, 2, 3, 0), 101: (0, 2, 9, 0)}
+
+
+class FastReIDResNet(nn.Module):
+    """FastReID 1.x's ResNet-`depth` (its `resnet.py`: stem max-pool with `ceil_mode=True`, last stride 1) with IBN-a
+    (`ibn`) and non-local blocks (`nl`), FastReID's parameter names within each stage (`layer3.blocks.0.bn1.IN`,
+    `layer3.nl.0.g`); split as our ResNets: `shared` is stem + layer1 + layer2, `tail` layer3 + layer4."""
+
+    def __init__(self, depth: int = 50, ibn: bool = False, nl: bool = False, last_stride: int = 1,
+                 stem_pool: str = "fastreid"):
+        super().__init__()
+        r = ResNetBackbone(depth, last_stride, stem_pool)              # torchvision's blocks: FastReID's names
+        self.depth, self.ibn, self.nl, self.last_stride, self.stem_pool = depth, ibn, nl, last_stride, stem_pool
+        self.out_channels, self.shared_channels = r.out_channels, r.shared_channels
+        self.stem = r.stem
+        counts = FASTREID_NL_BLOCKS[depth] if nl else (0, 0, 0, 0)
+        for i, layer in enumerate((r.layer1, r.layer2, r.layer3, r.layer4), 1):
+            if ibn and i < 4:                                          # IBN-a: layer1-3, bn1 of every block
+                for block in layer:
+                    block.bn1 = InstanceBatchNorm(block.bn1.num_features)
+            setattr(self, f"layer{i}", ResNetStage(layer, counts[i - 1], self.out_channels >> (4 - i)))
+
+    def shared(self, x: torch.Tensor) -> torch.Tensor:
+        "Images (B, 3, H, W) -> layer2 map (B, shared_channels, H/8, W/8)."
+        return self.layer2(self.layer1(self.stem(x)))
+
+    def tail(self, x2: torch.Tensor) -> torch.Tensor:
+        "layer2 map -> final map (B, out_channels, H/16, W/16)."
+        return self.layer4(self.layer3(x2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.tail(self.shared(x))
+
+    def late_part(self) -> nn.Sequential:
+        "layer3 + layer4, with their non-local blocks and instance norms (the interpreter copies them)."
+        return nn.Sequential(OrderedDict(layer3=self.layer3, layer4=self.layer4))
+
+    def fresh_late_part(self) -> nn.Sequential:
+        "A newly initialised `late_part` (its non-local blocks the identity)."
+        return reset_parameters_deep(copy.deepcopy(self.late_part()))
+
+# %% ../nbs/14b_targets.ipynb #11241e5a
+FASTREID_PARTS: tuple[str, ...] = ("ibn_a", "nl", "emb<N>")    # what a 'fastreid:...' architecture can name
+
+
+def fastreid_arch(ibn: bool = False, nl: bool = False, embedding_dim: int = 0) -> str:
+    "The architecture string of a FastReID model ('fastreid:ibn_a+nl+emb256'; 'fastreid:plain' with none of them)."
+    parts = [p for p, on in (("ibn_a", ibn), ("nl", nl), (f"emb{embedding_dim}", embedding_dim > 0)) if on]
+    return "fastreid:" + ("+".join(parts) or "plain")
+
+
+def parse_fastreid_arch(arch: str) -> dict:
+    "`fastreid_arch`'s inverse: dict(ibn, nl, embedding_dim); anything else is refused, saying what is known."
+    parts = arch.removeprefix("fastreid:").split("+")
+    emb = [int(p[3:]) for p in parts if re.fullmatch(r"emb[1-9]\d*", p)]
+    unknown = [p for p in parts if p not in ("ibn_a", "nl", "plain") and not re.fullmatch(r"emb[1-9]\d*", p)]
+    if not arch.startswith("fastreid:") or unknown or len(emb) > 1:
+        raise ValueError(f"{arch!r} is not a FastReID architecture: 'fastreid:' then {FASTREID_PARTS} joined by '+' "
+                         f"(or 'plain')" + (f"; unknown: {unknown}" if unknown else ""))
+    return {"ibn": "ibn_a" in parts, "nl": "nl" in parts, "embedding_dim": emb[0] if emb else 0}
+
+
+class FastReIDModel(ReIDModel):
+    "A FastReID BoT / SBS ResNet: `FastReIDResNet` + `PooledHead`; `arch` as `fastreid_arch` writes it."
+
+    def __init__(self, arch: str, backbone: FastReIDResNet, head: PooledHead):
+        super().__init__(backbone, head)
+        self.arch = arch
+
+    @property
+    def name(self) -> str:
+        "What the model is, e.g. 'FastReID ResNet-50, IBN-a, non-local, GeM-P, reduction to 256'."
+        bb, head = self.backbone, self.head
+        pool = f"{head.pooling} pooling" if head.pooling != "gem" else \
+            "GeM-P" if isinstance(head.pool.p, nn.Parameter) else "GeM"
+        parts = [f"FastReID ResNet-{bb.depth}", "IBN-a" if bb.ibn else "", "non-local" if bb.nl else "", pool,
+                 f"reduction to {head.feature_dim}" if head.feature_dim != bb.out_channels else ""]
+        return ", ".join(p for p in parts if p)
+
+    def extra_repr(self) -> str:
+        return self.name
+
+
+def build_fastreid_model(arch: str, depth: int, num_classes: int, pooling: str = "gem", last_stride: int = 1,
+                         stem_pool: str = "fastreid") -> FastReIDModel:
+    """FastReID's model `arch` ('fastreid:ibn_a+nl+emb256', see `parse_fastreid_arch`) of ResNet-`depth` for
+    `num_classes` identities: pooling (GeM with a learnt p, or 'avg') and a BNNeck, after a reduction to N channels
+    with `embN`; its classifier is bias-free, as FastReID's. Initialised, not pretrained (weights come from a file)."""
+    spec = parse_fastreid_arch(arch)
+    if spec["nl"] and not any(FASTREID_NL_BLOCKS[depth]):
+        raise ValueError(f"{arch}: FastReID puts no non-local blocks into a ResNet-{depth} (nl_layers_per_stage "
+                         f"{FASTREID_NL_BLOCKS[depth]}); only ResNet-50 and -101 have them")
+    backbone = FastReIDResNet(depth, spec["ibn"], spec["nl"], last_stride, stem_pool)
+    C, E = backbone.out_channels, spec["embedding_dim"]
+    fc = fc_layers(C, (E,), relu=False, bias=False) if E else nn.Sequential(nn.BatchNorm1d(C))
+    head = PooledHead(C, num_classes, pooling, fc, E or C, classifier_bias=False, learnable_p=True)
+    return FastReIDModel(fastreid_arch(**spec), backbone, head)
+
 # %% ../nbs/14b_targets.ipynb #619f5d59
 def check_target(model: nn.Module, what: str = "target") -> nn.Module:
     """Refuse, saying why, a model AMD cannot explain. AMD needs three things of T: `backbone.shared(x)` (the early
@@ -469,9 +631,9 @@ def check_target(model: nn.Module, what: str = "target") -> nn.Module:
 
 
 def target_name(model: nn.Module) -> str:
-    "A short name of a target's architecture: 'ResNet-50', 'torchreid osnet_x1_0', or the backbone's class."
-    if isinstance(model, TorchreidModel):
-        return f"torchreid {model.name}"
+    "A short name of a target's architecture: 'ResNet-50', 'torchreid osnet_x1_0', `FastReIDModel.name`, or the backbone's class."
+    if isinstance(model, (TorchreidModel, FastReIDModel)):
+        return model.name if isinstance(model, FastReIDModel) else f"torchreid {model.name}"
     bb = model.backbone
     return f"ResNet-{bb.depth}" if isinstance(bb, ResNetBackbone) else type(bb).__name__
 
@@ -498,8 +660,4 @@ class SplitBackbone(nn.Module):
 
     def fresh_late_part(self) -> nn.Module:
         "A copy of `late` with every layer's parameters reset (PyTorch's default initialisation)."
-        fresh = copy.deepcopy(self.late)
-        for m in fresh.modules():
-            if hasattr(m, "reset_parameters"):
-                m.reset_parameters()
-        return fresh
+        return reset_parameters_deep(copy.deepcopy(self.late))

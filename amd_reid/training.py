@@ -25,6 +25,7 @@ from .engine import TrainingTask, default_device, open_out_dir, read_log, resume
 from .backbones import STEM_POOLS
 from .heads import ReIDModel, build_reid_model
 from .targets import TORCHREID_MODELS, TorchreidModel, build_torchreid_model
+from .targets import FastReIDModel, build_fastreid_model, parse_fastreid_arch
 from .losses import circle_pairwise, cross_entropy_ls, triplet_batch_hard
 from .metrics import evaluate_rank, extract_features, pairwise_distance
 
@@ -150,6 +151,20 @@ _TARGET_NUMBERS = dict(          # every numeric field of TargetConfig (depth an
     eval_every="int >= 1", log_every="int >= 1", eval_batch_size="int >= 1")
 
 
+def _arch_problems(arch: str) -> list[str]:
+    "What is wrong with a `TargetConfig.arch` ([] if nothing)."
+    if arch == "resnet" or (arch.startswith("torchreid:") and arch.removeprefix("torchreid:") in TORCHREID_MODELS):
+        return []
+    if arch.startswith("fastreid:"):
+        try:
+            parse_fastreid_arch(arch)
+            return []
+        except ValueError as e:
+            return [str(e)]
+    return [f"arch must be 'resnet', 'torchreid:<name>' with a name in {TORCHREID_MODELS} or 'fastreid:<parts>' "
+            f"(e.g. 'fastreid:ibn_a+nl'), got {arch!r}"]
+
+
 @dataclass(frozen=True)
 class TargetConfig(RunConfig):
     "Everything that defines a target-model training run."
@@ -166,7 +181,7 @@ class TargetConfig(RunConfig):
     num_workers: int = 0              # data-loading processes per training process
     holdout: int = 0                  # training identities never trained on (a validation split)
     # model
-    arch: str = "resnet"                # 'resnet' (ours, by the fields below) or 'torchreid:<name>' (14b_targets)
+    arch: str = "resnet"                # 'resnet' (ours, by the fields below), 'torchreid:<name>' or 'fastreid:<parts>' (14b_targets)
     depth: int = 50                   # ResNet 18 / 34 / 50 / 101
     pretrained: bool | str = True     # ImageNet weights (True), none (False), or a state-dict file
     last_stride: int = 1
@@ -206,10 +221,7 @@ class TargetConfig(RunConfig):
         problems = []
         if self.depth not in (18, 34, 50, 101): problems.append(f"depth must be 18/34/50/101, got {self.depth}")
         if self.last_stride not in (1, 2): problems.append(f"last_stride must be 1 or 2, got {self.last_stride}")
-        if self.arch != "resnet" and not (self.arch.startswith("torchreid:") and
-                                          self.arch.removeprefix("torchreid:") in TORCHREID_MODELS):
-            problems.append(f"arch must be 'resnet' or 'torchreid:<name>' with a name in {TORCHREID_MODELS}, "
-                            f"got {self.arch!r}")
+        problems += _arch_problems(self.arch)
         if self.pooling not in ("gem", "avg"): problems.append(f"pooling must be 'gem' or 'avg', got {self.pooling!r}")
         if self.stem_pool not in STEM_POOLS:
             problems.append(f"stem_pool must be one of {STEM_POOLS}, got {self.stem_pool!r}")
@@ -237,12 +249,19 @@ TargetConfig.presets = TARGET_PRESETS
 
 # %% ../nbs/15_training.ipynb #c5eec60c
 def build_target(cfg: TargetConfig, num_classes: int, pretrained: bool | str | None = None) -> ReIDModel:
-    """The target model described by `cfg` for `num_classes` training identities: our ResNet, or torchreid's model
-    `cfg.arch` names (its architecture fixed by the name; depth, last_stride, stem_pool, pooling, classifier unused)."""
+    """The target model described by `cfg` for `num_classes` training identities: our ResNet, torchreid's model
+    `cfg.arch` names (its architecture fixed by the name; depth, last_stride, stem_pool, pooling, classifier unused) or
+    FastReID's ResNet `cfg.arch` describes (`build_fastreid_model`: depth, last_stride, stem_pool, pooling used; no
+    ImageNet weights: amd-reid fetches no IBN-a weights)."""
+    pretrained = cfg.pretrained if pretrained is None else pretrained
+    if cfg.arch.startswith("fastreid:"):
+        if pretrained:
+            raise ValueError(f"arch {cfg.arch}: a FastReID model is imported (amd-reid import-target) or trained from "
+                             f"scratch here (pretrained=False), not started from ImageNet weights")
+        return build_fastreid_model(cfg.arch, cfg.depth, num_classes, cfg.pooling, cfg.last_stride, cfg.stem_pool)
     if cfg.arch != "resnet":
-        return build_torchreid_model(cfg.arch.removeprefix("torchreid:"), num_classes,
-                                     cfg.pretrained if pretrained is None else pretrained)
-    return build_reid_model(cfg.depth, num_classes, cfg.pretrained if pretrained is None else pretrained,
+        return build_torchreid_model(cfg.arch.removeprefix("torchreid:"), num_classes, pretrained)
+    return build_reid_model(cfg.depth, num_classes, pretrained,
                             pooling=cfg.pooling, classifier=cfg.classifier, last_stride=cfg.last_stride,
                             scale=cfg.scale, margin=cfg.margin, stem_pool=cfg.stem_pool)
 
@@ -270,7 +289,8 @@ def save_imported_target(model: ReIDModel, cfg: TargetConfig, out_dir: str | Pat
     if isinstance(model, TorchreidModel):                          # the name fixes the architecture
         cfg = cfg.replace(arch=f"torchreid:{model.name}", pooling="avg", classifier="linear", pretrained=False)
     else:
-        cfg = cfg.replace(depth=model.backbone.depth, last_stride=model.backbone.last_stride, pooling=model.head.pooling,
+        cfg = cfg.replace(arch=model.arch if isinstance(model, FastReIDModel) else "resnet", depth=model.backbone.depth,
+                          last_stride=model.backbone.last_stride, pooling=model.head.pooling,
                           stem_pool=model.backbone.stem_pool, classifier=model.head.classifier_type, pretrained=False)
     with folder_lock(out_dir):
         if resume_file(out_dir) is not None or (out_dir / "last.pt").exists():

@@ -9,8 +9,6 @@ images. Prints the largest absolute difference per model; exits 1 if one exceeds
 """
 from __future__ import annotations
 
-import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,25 +16,18 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-REFERENCE_PY = ROOT / "bench" / ".venv-torchreid" / "bin" / "python"
+from reference_check import ROOT, check_parser, run_reference, verdict
+
 DEFAULT_NAMES = ("osnet_x1_0", "osnet_x0_75", "osnet_x0_5", "osnet_x0_25", "osnet_ibn_x1_0", "resnet18", "resnet34",
                  "resnet50", "resnet50_fc512")
 
 
 def reference(out: Path, names, size, images: int) -> None:
-    if not REFERENCE_PY.exists():
-        sys.exit(f"{REFERENCE_PY} not found: run bench/setup_torchreid.sh first")
-    subprocess.run([str(REFERENCE_PY), str(ROOT / "bench" / "torchreid_reference.py"), str(out), *names,
-                    "--size", str(size[0]), str(size[1]), "--images", str(images)], check=True)
+    run_reference("torchreid", "torchreid_reference.py", out, names, size, images)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--names", nargs="+", default=DEFAULT_NAMES)
-    ap.add_argument("--size", type=int, nargs=2, default=(128, 64))
-    ap.add_argument("--tol", type=float, default=1e-4)
-    ap.add_argument("--write-fixture", type=Path, help="write osnet_x0_25's weights, 2 images and torchreid's features")
+    ap = check_parser(__doc__, DEFAULT_NAMES, "write osnet_x0_25's weights, 2 images and torchreid's features")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from amd_reid.targets import load_torchreid_target, read_torchreid_checkpoint
@@ -68,10 +59,7 @@ def main(argv=None) -> int:
             if model.name != name:
                 print(f"  {name}: recognised as {model.name}")
                 return 1
-    ok = worst <= args.tol
-    print(f"{'OK' if ok else 'FAILED'}: largest difference {worst:.2e} (tolerance {args.tol:g}) at "
-          f"{args.size[0]} x {args.size[1]}")
-    return 0 if ok else 1
+    return verdict(worst, args.tol, args.size)
 
 
 if __name__ == "__main__":

@@ -6,13 +6,16 @@ under DataParallel's `module.` prefix), and saves random images with torchreid's
 
     python bench/torchreid_reference.py OUT_DIR --size H W --images N NAME [NAME ...]
 """
-import argparse
 import importlib.util
 import pathlib
+import sys
 
 import numpy as np
 import torch
 from torch import nn
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from reference_check import reference_parser  # noqa: E402
 
 MODELS = pathlib.Path(importlib.util.find_spec("torchreid").submodule_search_locations[0]) / "reid" / "models"
 
@@ -37,13 +40,7 @@ def randomise(model: nn.Module) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("out")
-    ap.add_argument("names", nargs="+")
-    ap.add_argument("--size", type=int, nargs=2, default=(128, 64))
-    ap.add_argument("--images", type=int, default=4)
-    ap.add_argument("--classes", type=int, default=11)
-    args = ap.parse_args()
+    args = reference_parser({}).parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     files = {"osnet": model_file("osnet"), "resnet": model_file("resnet")}

@@ -1,9 +1,24 @@
-"""Shared fixtures: one tiny trained target + interpreter (toy Market folder, a few iterations), made once per run."""
+"""Shared fixtures: one tiny trained target + interpreter (toy Market folder, a few iterations), made once per run;
+the runner of the reference checks (bench/check_torchreid.py, bench/check_fastreid_models.py)."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def reference_check():
+    "Runs a bench/check_*.py comparison with a reference library's own models (1e-4); fails unless it says OK."
+    def run(script: str) -> None:
+        r = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--tol", "1e-4"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=1800)
+        assert r.returncode == 0 and "OK: largest difference" in r.stdout, r.stdout + r.stderr
+    return run
 
 
 @pytest.fixture(scope="session")

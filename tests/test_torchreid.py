@@ -3,8 +3,6 @@
 (nbs/fixtures/torchreid_osnet_x0_25.pt, checked in 14b_targets) is the check every run makes."""
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,11 +12,8 @@ REFERENCE_PY = ROOT / "bench" / ".venv-torchreid" / "bin" / "python"
 
 
 @pytest.mark.skipif(not REFERENCE_PY.exists(), reason="no torchreid reference environment (bench/setup_torchreid.sh)")
-def test_embeddings_equal_torchreids_own_models():
-    r = subprocess.run([sys.executable, str(ROOT / "bench" / "check_torchreid.py"), "--tol", "1e-4"],
-                       capture_output=True, text=True, cwd=ROOT, timeout=1800)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "OK: largest difference" in r.stdout, r.stdout
+def test_embeddings_equal_torchreids_own_models(reference_check):
+    reference_check("check_torchreid.py")
 
 
 def test_fixture_is_small():
