@@ -628,20 +628,28 @@ def resnet_parts(depth: int) -> ArchitectureParts:
     return ArchitectureParts(f"ResNet-{depth}", "stem + layer1\n+ layer2", "layer3 + layer4", C, "GeM + BN", C)
 
 
+def _head_label(head) -> str:
+    "How a `PooledHead` turns a map into the embedding: its pooling, then its linear layer and BN if it has them."
+    kinds = {type(m).__name__ for m in head.fc.modules()} if getattr(head, "fc", None) is not None else set()
+    pool = {"avg": "average", "gem": "GeM", "max": "max"}.get(getattr(head, "pooling", ""), "pool")
+    return pool + (" + fc" if "Linear" in kinds else "") + (" + BN" if "BatchNorm1d" in kinds else "")
+
+
 def architecture_parts(target) -> ArchitectureParts:
-    "The labels of a target model: a ResNet by its depth, torchreid's OSNet by its stages, any other by its parts."
+    """The labels of a target model: our ResNets by their depth; FastReID's ResNets, torchreid's OSNet and any other
+    target with a `PooledHead` by their parts, map and head."""
     from amd_reid.backbones import ResNetBackbone
-    from amd_reid.targets import OSNetBackbone
+    from amd_reid.targets import FastReIDResNet, OSNetBackbone
     bb, head = target.backbone, target.head
     if isinstance(bb, ResNetBackbone):
         return resnet_parts(bb.depth)
-    if isinstance(bb, OSNetBackbone):
+    if isinstance(bb, FastReIDResNet):
+        name, early, late = f"FastReID R{bb.depth}", "stem + layer1\n+ layer2", "layer3 + layer4"
+    elif isinstance(bb, OSNetBackbone):
         name, early, late = f"OSNet{'-IBN' if bb.IN else ''} {bb.width}", "conv1 + conv2", "conv3 \u2013 conv5"
     else:
         name, early, late = type(bb).__name__, "early part", "late part"
-    pool = {"avg": "average", "gem": "GeM", "max": "max"}.get(getattr(head, "pooling", ""), "pool")
-    fc = " + fc" if getattr(head, "fc", None) is not None else ""
-    return ArchitectureParts(name, early, late, bb.out_channels, f"{pool}{fc}", head.feature_dim)
+    return ArchitectureParts(name, early, late, bb.out_channels, _head_label(head), head.feature_dim)
 _ARCH_ROWS = (36.0, 17.0, 26.5, 2.5)    # y of the rows: target, interpreter, middle (stem, loss), classifier
 _ARCH_BOX_H = 7.0                       # the height of every box
 
