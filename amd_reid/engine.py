@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
+from .data import build_train_loader
 from .checkpoint import (FolderInUseError, atomic_write, capture_rng_state, folder_lock, link_checkpoint,
                                  load_checkpoint, load_state_dict_strict, restore_rng_state, save_checkpoint)
 from .datasets import ReIDFolder, data_fingerprint, fingerprint_changes
@@ -338,6 +339,14 @@ class TrainingTask:
     def build(self, resumed: bool) -> nn.Module: raise NotImplementedError  # the model, seeded; resumed: weights from ck
     def load(self, model: nn.Module, ck: dict, path: Path) -> None:     # a resumed checkpoint's weights
         load_state_dict_strict(model, ck["model_state"], source=str(path))
+
+    def pk_loader(self, records, **extra):
+        """What `train_loader` usually returns: this process's P x K loader over `records`, every world-th batch of
+        one plan, with the config's augmentation (`data.build_train_loader`; `extra`: e.g. a regions reader)."""
+        cfg, run = self.cfg, self.run
+        return build_train_loader(records, cfg.size, cfg.p // run.world, cfg.k, num_workers=cfg.num_workers,
+                                  seed=cfg.seed, rank=run.rank, world_size=run.world, flip=cfg.flip, pad=cfg.pad,
+                                  erasing=cfg.erasing, autoaugment=cfg.autoaugment, **extra)
 
     # every step: the batch is on the run's device
     def start_step(self, it: int) -> None: pass                         # before the step (e.g. freeze the backbone)

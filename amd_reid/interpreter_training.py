@@ -18,7 +18,6 @@ from .amd_losses import (attribute_prior_loss, evidence_prior_loss, layout_prior
                                  weighted_attribute_bce)
 from .attributes import colour_groups, positive_ratio
 from .checkpoint import load_checkpoint, load_state_dict_strict, read_checkpoint
-from .data import build_train_loader
 from .datasets import ImageRecord, ReIDFolder, holdout_split, open_dataset, parse_market_name
 from .engine import TrainingTask, config_changes, default_device, describe_changes, train
 from .interpreter import MASK_NORMS, AMDInterpreter, load_fastreid_interpreter
@@ -284,16 +283,13 @@ class InterpreterTask(TrainingTask):
     def check_resume(self, ck, path): _check_same_target(ck, self.target, path, self.target_ckpt, self.tcfg)
 
     def train_loader(self, data):
-        cfg, run = self.cfg, self.run
-        records, _, _ = holdout_split(data.train, cfg.holdout)           # the target's held-out identities
+        records, _, _ = holdout_split(data.train, self.cfg.holdout)      # the target's held-out identities
         self.names = data.attribute_names
         self.groups = colour_groups(self.names)
         self.pos_ratio = torch.as_tensor(training_positive_ratio(data, records).to_numpy(copy=True),
-                                         dtype=torch.float32, device=run.device)
-        reader = RegionReader(Path(self.data_root)) if cfg.region_prior > 0 else None
-        return build_train_loader(records, cfg.size, cfg.p // run.world, cfg.k, num_workers=cfg.num_workers,
-                                  seed=cfg.seed, rank=run.rank, world_size=run.world, regions=reader, flip=cfg.flip,
-                                  pad=cfg.pad, erasing=cfg.erasing, autoaugment=cfg.autoaugment)
+                                         dtype=torch.float32, device=self.run.device)
+        reader = RegionReader(Path(self.data_root)) if self.cfg.region_prior > 0 else None
+        return self.pk_loader(records, regions=reader)
 
     def build(self, resumed):
         torch.manual_seed(self.cfg.seed)

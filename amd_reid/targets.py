@@ -632,8 +632,10 @@ def check_target(model: nn.Module, what: str = "target") -> nn.Module:
 
 def target_name(model: nn.Module) -> str:
     "A short name of a target's architecture: 'ResNet-50', 'torchreid osnet_x1_0', `FastReIDModel.name`, or the backbone's class."
-    if isinstance(model, (TorchreidModel, FastReIDModel)):
-        return model.name if isinstance(model, FastReIDModel) else f"torchreid {model.name}"
+    if isinstance(model, FastReIDModel):
+        return model.name
+    if isinstance(model, TorchreidModel):
+        return f"torchreid {model.name}"
     bb = model.backbone
     return f"ResNet-{bb.depth}" if isinstance(bb, ResNetBackbone) else type(bb).__name__
 

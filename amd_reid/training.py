@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .checkpoint import atomic_write, folder_lock, load_state_dict_strict, read_checkpoint, save_checkpoint
-from .data import build_test_loader, build_train_loader
+from .data import build_test_loader
 from .datasets import ImageRecord, holdout_split, open_dataset
 from .engine import TrainingTask, default_device, open_out_dir, read_log, resume_file, train
 from .backbones import STEM_POOLS
@@ -379,12 +379,9 @@ class TargetTask(TrainingTask):
         return open_dataset(self.data_root)                              # Market-1501 (or SynthMarket) or Duke
 
     def train_loader(self, data):
-        cfg, run = self.cfg, self.run
-        records, _, _ = holdout_split(data.train, cfg.holdout)           # the split does not depend on cfg.seed
+        records, _, _ = holdout_split(data.train, self.cfg.holdout)      # the split does not depend on cfg.seed
         self.num_classes = len({r.pid for r in records})
-        return build_train_loader(records, cfg.size, cfg.p // run.world, cfg.k, num_workers=cfg.num_workers,
-                                  seed=cfg.seed, rank=run.rank, world_size=run.world, flip=cfg.flip, pad=cfg.pad,
-                                  erasing=cfg.erasing, autoaugment=cfg.autoaugment)
+        return self.pk_loader(records)
 
     def build(self, resumed):
         seed_everything(self.cfg.seed)
